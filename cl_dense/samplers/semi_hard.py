@@ -1,0 +1,89 @@
+"""Semi-hard mining of memory-bank keys for pixel contrast.
+
+Wang et al. (ICCV 2021) describe, without releasing code, contrasting anchors against keys that are
+hard but not the very hardest: take the top ``candidate_ratio`` (10 %) of the negatives by similarity
+(nearest) and of the positives by dissimilarity (farthest), then draw ``num_negatives`` /
+``num_positives`` of them at random.
+
+Here the mined set is shared by the anchors of one class (so that one contrast call per class
+suffices): a negative key's hardness for class c is its highest similarity to any class-c anchor of
+the batch, a positive key's hardness its lowest similarity to any of them (the worst case over the
+class's anchors). Everything is computed for all classes at once on a ``[C, M]`` score table.
+"""
+import math
+from typing import Optional, Tuple
+
+import torch
+from torch import Tensor
+
+
+def random_pick_from_top(hardness: Tensor, eligible: Tensor, candidate_ratio: float, num: int,
+                         generator: Optional[torch.Generator] = None) -> Tuple[Tensor, Tensor]:
+    """Per row, draw ``num`` columns at random among the hardest ``candidate_ratio`` of the eligible.
+
+    Args:
+        hardness: [R, M] float, larger is harder.
+        eligible: [R, M] bool, which columns row r may pick.
+        candidate_ratio: fraction in (0, 1] of a row's eligible columns that are candidates
+            (rounded up, so a row with an eligible column has at least one candidate).
+        num: columns to draw per row (fewer when a row has fewer candidates).
+        generator: source of randomness.
+
+    Returns:
+        index [R, k] long and valid [R, k] bool with ``k = min(num, M)``; invalid entries are
+        padding.
+    """
+    rows, cols = hardness.shape
+    num_candidates = torch.ceil(eligible.sum(1).double() * candidate_ratio).long()
+    order = hardness.masked_fill(~eligible, -math.inf).argsort(dim=1, descending=True, stable=True)
+    is_candidate = torch.arange(cols, device=hardness.device)[None] < num_candidates[:, None]
+    draw = torch.rand(rows, cols, device=hardness.device, generator=generator)
+    draw = draw.masked_fill(~is_candidate, -1.0)
+    values, picked = draw.topk(min(num, cols), dim=1)
+    return order.gather(1, picked), values >= 0
+
+
+def mine_semi_hard_keys(anchors: Tensor, anchor_labels: Tensor, keys: Tensor, key_labels: Tensor,
+                        num_classes: int, num_positives: int, num_negatives: int,
+                        candidate_ratio: float = 0.1, ignore_index: int = 255,
+                        generator: Optional[torch.Generator] = None) -> Tuple[Tensor, Tensor]:
+    """Mine a set of hard positive and negative keys for each anchor class.
+
+    Args:
+        anchors: [A, D] anchor embeddings (not differentiated here).
+        anchor_labels: [A] long, in ``[0, num_classes)``.
+        keys: [M, D] key embeddings.
+        key_labels: [M] long, in ``[0, num_classes)`` or ``ignore_index`` (never picked).
+        num_classes: C.
+        num_positives, num_negatives: keys drawn per class from each side.
+        candidate_ratio: fraction in (0, 1] of each side's keys that are candidates.
+        ignore_index: key label that takes no part.
+        generator: source of randomness.
+
+    Returns:
+        key_index [C, K] long into ``keys`` and key_valid [C, K] bool,
+        ``K = min(num_positives, M) + min(num_negatives, M)``; row c serves the class-c anchors
+        (rows of classes without anchors are all invalid). Positives come first.
+    """
+    if not 0 < candidate_ratio <= 1:
+        raise ValueError(f'candidate_ratio must be in (0, 1], got {candidate_ratio}')
+    if num_positives < 1 or num_negatives < 1:
+        raise ValueError(f'num_positives ({num_positives}) and num_negatives ({num_negatives}) '
+                         'must be >= 1')
+    num_anchors, num_keys = anchors.shape[0], keys.shape[0]
+    sims = anchors.detach().float() @ keys.detach().float().t()
+    rows = anchor_labels[:, None].expand(num_anchors, num_keys)
+    highest = sims.new_full((num_classes, num_keys), -math.inf).scatter_reduce(
+        0, rows, sims, 'amax')
+    lowest = sims.new_full((num_classes, num_keys), math.inf).scatter_reduce(
+        0, rows, sims, 'amin')
+    classes = torch.arange(num_classes, device=key_labels.device)
+    has_anchor = torch.bincount(anchor_labels, minlength=num_classes)[:, None] > 0
+    same = key_labels[None] == classes[:, None]
+    positive = same & has_anchor
+    negative = ~same & (key_labels != ignore_index)[None] & has_anchor
+    pos_index, pos_valid = random_pick_from_top(-lowest, positive, candidate_ratio,
+                                                num_positives, generator)
+    neg_index, neg_valid = random_pick_from_top(highest, negative, candidate_ratio,
+                                                num_negatives, generator)
+    return torch.cat([pos_index, neg_index], 1), torch.cat([pos_valid, neg_valid], 1)
