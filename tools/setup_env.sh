@@ -51,9 +51,12 @@ STEP="install build tools (setuptools<80, wheel)"
 STEP="install torch==$TORCH_VERSION torchvision==$TORCHVISION_VERSION"
 if ! "$PY" -c "import torch, torchvision, sys; sys.exit(torch.__version__.split('+')[0] != '$TORCH_VERSION' or torchvision.__version__.split('+')[0] != '$TORCHVISION_VERSION')" 2>/dev/null; then
   say "installing torch $TORCH_VERSION and torchvision $TORCHVISION_VERSION"
-  "${PIP[@]}" install -q "torch==$TORCH_VERSION" "torchvision==$TORCHVISION_VERSION" \
+  "${PIP[@]}" install -q "torch==$TORCH_VERSION" "torchvision==$TORCHVISION_VERSION" "setuptools<80" \
     || fail "pip could not install torch==$TORCH_VERSION torchvision==$TORCHVISION_VERSION (check network access to PyPI)"
 fi
+
+# torch pulls in the newest setuptools; put the pkg_resources-bearing one back.
+"${PIP[@]}" install -q "setuptools<80"
 
 STEP="mmcv $MMCV_VERSION with compiled ops"
 FLAVOUR=cpu
@@ -69,7 +72,7 @@ else
     say "building mmcv $MMCV_VERSION ($FLAVOUR ops) from its sdist; this takes ~12 min on 2 cores, once per machine"
     [ "$FLAVOUR" = cuda ] && say "nvcc and a GPU found: building the CUDA ops too"
     BUILD="$(mktemp -d)"
-    "${PIP[@]}" download -q --no-deps --no-binary :all: "mmcv==$MMCV_VERSION" -d "$BUILD" \
+    "${PIP[@]}" download -q --no-deps --no-binary :all: --no-build-isolation "mmcv==$MMCV_VERSION" -d "$BUILD" \
       || fail "could not download the mmcv $MMCV_VERSION sdist from PyPI"
     tar -xzf "$BUILD"/mmcv-"$MMCV_VERSION".tar.gz -C "$BUILD"
     SRC="$BUILD/mmcv-$MMCV_VERSION"
