@@ -1,0 +1,113 @@
+"""Vectorised per-(image, class) reductions of dense embeddings.
+
+No Python loop over images or classes and no host synchronisation per class: pixels are grouped by
+the flat id ``image * C + class`` (ignored pixels go to an extra group ``B * C`` that is dropped).
+The only synchronisation is the data-dependent output size.
+"""
+from typing import Optional
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor
+
+from .validation import bad_labels, check_same, nonfinite, raise_on_flags
+
+
+def _check_dense(embeddings: Tensor, labels: Tensor, num_classes: int, ignore_index: int) -> None:
+    """``embeddings [B, D, H, W]`` float and ``labels [B, H, W]`` int64 in range, finite."""
+    if embeddings.dim() != 4 or not embeddings.is_floating_point():
+        raise ValueError(f'embeddings must be a floating [B, D, H, W] tensor, got '
+                         f'{embeddings.dtype} {tuple(embeddings.shape)}')
+    batch, _, height, width = embeddings.shape
+    if labels.dtype != torch.int64 or tuple(labels.shape) != (batch, height, width):
+        raise ValueError(f'labels must be int64 [{batch}, {height}, {width}] (the embedding '
+                         f'resolution), got {labels.dtype} {tuple(labels.shape)}')
+    check_same('device', embeddings=embeddings, labels=labels)
+    raise_on_flags({
+        'embeddings contain NaN or infinite values': nonfinite(embeddings),
+        f'labels must be in [0, {num_classes}) or ignore_index={ignore_index}':
+            bad_labels(labels, ignore_index, num_classes),
+    })
+
+
+def region_groups(labels: Tensor, num_classes: int, ignore_index: int) -> Tensor:
+    """Flat group id ``b * C + label`` per pixel, ``B * C`` for ignored pixels: ``[B, H * W]``."""
+    batch = labels.shape[0]
+    flat = labels.reshape(batch, -1)
+    image = torch.arange(batch, device=labels.device).unsqueeze(1)
+    return torch.where(flat != ignore_index, image * num_classes + flat, batch * num_classes)
+
+
+def region_means(embeddings: Tensor, labels: Tensor, num_classes: int,
+                 ignore_index: int = 255) -> tuple[Tensor, Tensor, Tensor]:
+    """L2-normalised mean embedding of each (image, class) region present.
+
+    Args:
+        embeddings: ``[B, D, H, W]``.
+        labels: ``[B, H, W]`` int64 at the embedding resolution, in ``[0, C)`` or ``ignore_index``.
+
+    Returns:
+        ``means [R, D]`` (L2-normalised, float32 for half inputs), ``labels [R]``,
+        ``image_index [R]``, ordered by image then class.
+    """
+    _check_dense(embeddings, labels, num_classes, ignore_index)
+    batch, dim = embeddings.shape[:2]
+    dtype = torch.float64 if embeddings.dtype == torch.float64 else torch.float32
+    flat = labels.reshape(batch, -1)
+    local = torch.where(flat != ignore_index, flat, num_classes)
+    one_hot = embeddings.new_zeros((batch, flat.shape[1], num_classes + 1), dtype=dtype)
+    one_hot.scatter_(2, local.unsqueeze(2), 1.0)
+    sums = torch.bmm(embeddings.reshape(batch, dim, -1).to(dtype), one_hot[..., :num_classes])
+    present = one_hot[..., :num_classes].sum(1).reshape(-1) > 0
+    ids = present.nonzero().squeeze(1)
+    means = sums.transpose(1, 2).reshape(-1, dim)[ids]
+    return F.normalize(means, dim=1), ids % num_classes, ids // num_classes
+
+
+def sample_pixel_indices(labels: Tensor, k: int, num_classes: int, ignore_index: int = 255,
+                         generator: Optional[torch.Generator] = None) -> Tensor:
+    """Up to ``k`` random pixels of each (image, class) region, uniformly without replacement.
+
+    Args:
+        labels: ``[B, H, W]`` int64.
+        generator: on ``labels``' device; the same generator state gives the same pixels.
+
+    Returns:
+        ``[N]`` flat indices into ``B * H * W``, grouped by image then class.
+    """
+    if k < 1:
+        raise ValueError(f'k must be >= 1, got {k}')
+    groups = region_groups(labels, num_classes, ignore_index).reshape(-1)
+    # Sort by group, then by a random key in [0, 0.5) (never rounds up to the next group).
+    noise = torch.rand(groups.shape, generator=generator, device=labels.device,
+                       dtype=torch.float64)
+    order = torch.sort(groups.double() + noise * 0.5).indices
+    sorted_groups = groups[order]
+    per_group = torch.bincount(groups, minlength=labels.shape[0] * num_classes + 1)
+    first = per_group.cumsum(0) - per_group
+    rank = torch.arange(groups.shape[0], device=labels.device) - first[sorted_groups]
+    keep = (sorted_groups < labels.shape[0] * num_classes) & (rank < k)
+    return order[keep]
+
+
+def sample_pixels_per_region(embeddings: Tensor, labels: Tensor, k: int, num_classes: int,
+                             ignore_index: int = 255,
+                             generator: Optional[torch.Generator] = None
+                             ) -> tuple[Tensor, Tensor, Tensor]:
+    """Embeddings of up to ``k`` random pixels per (image, class) region.
+
+    Args:
+        embeddings: ``[B, D, H, W]``.
+        labels: ``[B, H, W]`` int64 at the embedding resolution.
+
+    Returns:
+        ``feats [N, D]`` (input dtype), ``labels [N]``, ``image_index [N]``, grouped by image
+        then class (see ``sample_pixel_indices``).
+    """
+    _check_dense(embeddings, labels, num_classes, ignore_index)
+    index = sample_pixel_indices(labels, k, num_classes, ignore_index, generator)
+    batch, dim, height, width = embeddings.shape
+    pixels = height * width
+    image = index // pixels
+    feats = embeddings.reshape(batch, dim, pixels)[image, :, index % pixels]
+    return feats, labels.reshape(-1)[index], image

@@ -1,0 +1,246 @@
+"""``supervised_contrast``: supervised contrastive loss of anchors against a labelled key set.
+
+Registered as ``torch.ops.cl_dense.supervised_contrast_forward`` / ``..._backward`` with a CPU
+kernel (chunked torch, ``contrast_cpu``), a CUDA kernel (Triton, ``contrast_triton``; the chunked
+torch code when Triton is missing), fake-tensor kernels and autograd, so it runs under
+``torch.compile``. Neither direction materialises the ``[A, M]`` similarity matrix.
+
+With ``s_ij = a_i . k_j / t``, ``c = t / t_b``, ``P_i`` the valid keys with label ``y_i`` (minus
+the anchor itself in self-contrast) and ``N_i`` the valid keys with another label:
+
+* ``'contrastiveseg'``: ``L_i = c/|P_i| sum_p softplus(LSE_{n in N_i} s_in - s_ip)``, i.e.
+  ``-c/|P_i| sum_p log(exp(s_ip) / (exp(s_ip) + sum_n exp(s_in)))``;
+* ``'supcon'``: ``L_i = c (LSE_{k != i} s_ik - 1/|P_i| sum_p s_ip)``.
+
+The loss is the mean of ``L_i`` over the anchors with a positive, and 0 (with a zero gradient)
+when there is none.
+"""
+from types import ModuleType
+from typing import Optional
+
+import torch
+from torch import Tensor
+
+from . import contrast_cpu
+from .contrast_plan import ContrastPlan, build_plan
+from .triton_support import triton_backend
+from .validation import (bad_labels, check_features, check_labels, check_positive, check_same,
+                         nonfinite, raise_on_flags)
+
+DENOMINATORS = ('contrastiveseg', 'supcon')
+DEFAULT_CHUNK_SIZE = 8192
+
+
+def compute_dtype(dtype: torch.dtype) -> torch.dtype:
+    """Accumulation dtype: float64 stays float64, everything else accumulates in float32."""
+    return torch.float64 if dtype == torch.float64 else torch.float32
+
+
+def check_arguments(anchors: Tensor, anchor_labels: Tensor, keys: Tensor, key_labels: Tensor,
+                    temperature: float, base_temperature: float, denominator: str,
+                    self_contrast: bool, chunk_size: int) -> None:
+    """Static checks (shapes, dtypes, devices, options); no host synchronisation."""
+    check_features('anchors', anchors)
+    check_features('keys', keys, anchors.shape[1])
+    check_labels('anchor_labels', anchor_labels, anchors.shape[0])
+    check_labels('key_labels', key_labels, keys.shape[0])
+    check_same('dtype', anchors=anchors, keys=keys)
+    check_same('device', anchors=anchors, anchor_labels=anchor_labels, keys=keys,
+               key_labels=key_labels)
+    check_positive('temperature', temperature)
+    check_positive('base_temperature', base_temperature)
+    if denominator not in DENOMINATORS:
+        raise ValueError(f'denominator must be one of {DENOMINATORS}, got {denominator!r}')
+    if self_contrast and keys.shape[0] != anchors.shape[0]:
+        raise ValueError(f'keys must have as many rows as anchors in self-contrast, got '
+                         f'{keys.shape[0]} and {anchors.shape[0]}')
+    if not isinstance(chunk_size, int) or chunk_size < 1:
+        raise ValueError(f'chunk_size must be a positive int, got {chunk_size!r}')
+
+
+def check_values(anchors: Tensor, anchor_labels: Tensor, keys: Tensor, key_labels: Tensor,
+                 ignore_index: int, self_contrast: bool) -> None:
+    """Data checks, one host synchronisation: finite features, labels >= 0 or ignore_index."""
+    checks = {
+        'anchors contain NaN or infinite values': nonfinite(anchors),
+        'keys contain NaN or infinite values': nonfinite(keys),
+        f'anchor_labels contain negative labels other than ignore_index={ignore_index}':
+            bad_labels(anchor_labels, ignore_index),
+        f'key_labels contain negative labels other than ignore_index={ignore_index}':
+            bad_labels(key_labels, ignore_index),
+    }
+    if self_contrast:
+        checks['key_labels must equal anchor_labels in self-contrast'] = (
+            anchor_labels != key_labels).any()
+    raise_on_flags(checks)
+
+
+def _backend(device: torch.device) -> ModuleType:
+    """The pass implementations for tensors on ``device``."""
+    if device.type == 'cuda':
+        triton = triton_backend()
+        if triton is not None:
+            return triton
+    return contrast_cpu
+
+
+def _forward(anchors: Tensor, anchor_labels: Tensor, keys: Tensor, key_labels: Tensor,
+             temperature: float, base_temperature: float, denominator: str, ignore_index: int,
+             self_contrast: bool, chunk_size: int) -> tuple[Tensor, Tensor, Tensor]:
+    check_values(anchors, anchor_labels, keys, key_labels, ignore_index, self_contrast)
+    dtype = compute_dtype(anchors.dtype)
+    log_z = anchors.new_zeros(anchors.shape[0], dtype=dtype)
+    pos_weight = torch.zeros_like(log_z)
+    plan = build_plan(anchor_labels, key_labels, ignore_index, self_contrast)
+    if plan.num_anchors == 0:
+        return log_z.new_zeros(()), log_z, pos_weight
+    supcon = denominator == 'supcon'
+    z, pos_term, weight = _backend(anchors.device).forward_stats(
+        plan, anchors, keys, temperature, supcon, chunk_size, dtype)
+    per_anchor = pos_term / plan.num_pos
+    if supcon:
+        per_anchor = z - per_anchor
+    loss = per_anchor.mean() * (temperature / base_temperature)
+    log_z[plan.anchor_index] = z
+    pos_weight[plan.anchor_index] = weight
+    return loss, log_z, pos_weight
+
+
+def _backward_coefficients(plan: ContrastPlan, log_z: Tensor, pos_weight: Tensor, scale: float,
+                           supcon: bool) -> tuple[Tensor, Tensor]:
+    """``(shift [n], pos_coef [n])`` such that ``dL/ds_ij = exp(s_ij - shift_i)`` on the
+    denominator entries and the positives' part is set by ``pos_coef`` (see ``backward_grads``)."""
+    n = plan.num_anchors
+    pos_coef = scale / (n * plan.num_pos.to(log_z.dtype))
+    if supcon:
+        return log_z - torch.log(log_z.new_tensor(scale / n)), pos_coef
+    usable = torch.isfinite(log_z) & (pos_weight > 0)
+    shift = log_z - torch.log(pos_coef * pos_weight)
+    return torch.where(usable, shift, torch.full_like(shift, float('inf'))), pos_coef
+
+
+def _backward(grad: Tensor, anchors: Tensor, anchor_labels: Tensor, keys: Tensor,
+              key_labels: Tensor, log_z: Tensor, pos_weight: Tensor, temperature: float,
+              base_temperature: float, denominator: str, ignore_index: int, self_contrast: bool,
+              chunk_size: int, keys_grad: bool) -> tuple[Tensor, Tensor]:
+    grad_anchors = torch.zeros_like(anchors)
+    grad_keys = torch.zeros_like(keys) if keys_grad else keys.new_zeros((0, keys.shape[1]))
+    plan = build_plan(anchor_labels, key_labels, ignore_index, self_contrast)
+    if plan.num_anchors == 0:
+        return grad_anchors, grad_keys
+    supcon = denominator == 'supcon'
+    z = log_z[plan.anchor_index]
+    shift, pos_coef = _backward_coefficients(plan, z, pos_weight[plan.anchor_index],
+                                             temperature / base_temperature, supcon)
+    dtype = compute_dtype(anchors.dtype)
+    rows_grad, keys_part = _backend(anchors.device).backward_grads(
+        plan, anchors, keys, temperature, supcon, chunk_size, dtype, shift, pos_coef, z,
+        keys_grad)
+    g = grad.to(dtype)
+    grad_anchors.index_copy_(0, plan.anchor_index, (rows_grad * g).to(anchors.dtype))
+    if keys_grad:
+        grad_keys = (keys_part * g).to(keys.dtype)
+    return grad_anchors, grad_keys
+
+
+@torch.library.custom_op('cl_dense::supervised_contrast_forward', mutates_args=(),
+                         device_types=('cpu', 'cuda'))
+def supervised_contrast_forward(anchors: Tensor, anchor_labels: Tensor, keys: Tensor,
+                                key_labels: Tensor, temperature: float, base_temperature: float,
+                                denominator: str, ignore_index: int, self_contrast: bool,
+                                chunk_size: int) -> tuple[Tensor, Tensor, Tensor]:
+    """Returns ``(loss [], log_z [A], pos_weight [A])`` in the compute dtype; the last two are
+    per-anchor statistics kept for the backward."""
+    return _forward(anchors, anchor_labels, keys, key_labels, temperature, base_temperature,
+                    denominator, ignore_index, self_contrast, chunk_size)
+
+
+@supervised_contrast_forward.register_fake
+def _(anchors: Tensor, anchor_labels: Tensor, keys: Tensor, key_labels: Tensor,
+      temperature: float, base_temperature: float, denominator: str, ignore_index: int,
+      self_contrast: bool, chunk_size: int) -> tuple[Tensor, Tensor, Tensor]:
+    dtype = compute_dtype(anchors.dtype)
+    stats = anchors.new_empty(anchors.shape[0], dtype=dtype)
+    return anchors.new_empty((), dtype=dtype), stats, torch.empty_like(stats)
+
+
+@torch.library.custom_op('cl_dense::supervised_contrast_backward', mutates_args=(),
+                         device_types=('cpu', 'cuda'))
+def supervised_contrast_backward(grad: Tensor, anchors: Tensor, anchor_labels: Tensor,
+                                 keys: Tensor, key_labels: Tensor, log_z: Tensor,
+                                 pos_weight: Tensor, temperature: float, base_temperature: float,
+                                 denominator: str, ignore_index: int, self_contrast: bool,
+                                 chunk_size: int, keys_grad: bool) -> tuple[Tensor, Tensor]:
+    """Returns ``(grad_anchors [A, D], grad_keys [M, D] or [0, D] when not keys_grad)``."""
+    return _backward(grad, anchors, anchor_labels, keys, key_labels, log_z, pos_weight,
+                     temperature, base_temperature, denominator, ignore_index, self_contrast,
+                     chunk_size, keys_grad)
+
+
+@supervised_contrast_backward.register_fake
+def _(grad: Tensor, anchors: Tensor, anchor_labels: Tensor, keys: Tensor, key_labels: Tensor,
+      log_z: Tensor, pos_weight: Tensor, temperature: float, base_temperature: float,
+      denominator: str, ignore_index: int, self_contrast: bool, chunk_size: int,
+      keys_grad: bool) -> tuple[Tensor, Tensor]:
+    rows = keys.shape[0] if keys_grad else 0
+    return torch.empty_like(anchors), keys.new_empty((rows, keys.shape[1]))
+
+
+def _setup_context(ctx, inputs: tuple, output: tuple) -> None:
+    anchors, anchor_labels, keys, key_labels, *options = inputs
+    _, log_z, pos_weight = output
+    ctx.save_for_backward(anchors, anchor_labels, keys, key_labels, log_z, pos_weight)
+    ctx.options = options
+    ctx.mark_non_differentiable(log_z, pos_weight)
+
+
+def _autograd_backward(ctx, grad_loss: Tensor, *_unused: Tensor) -> tuple:
+    anchors, anchor_labels, keys, key_labels, log_z, pos_weight = ctx.saved_tensors
+    keys_grad = ctx.needs_input_grad[2]
+    grad_anchors, grad_keys = torch.ops.cl_dense.supervised_contrast_backward(
+        grad_loss, anchors, anchor_labels, keys, key_labels, log_z, pos_weight, *ctx.options,
+        keys_grad)
+    return (grad_anchors if ctx.needs_input_grad[0] else None, None,
+            grad_keys if keys_grad else None, None) + (None,) * len(ctx.options)
+
+
+supervised_contrast_forward.register_autograd(_autograd_backward, setup_context=_setup_context)
+
+
+def supervised_contrast(anchors: Tensor, anchor_labels: Tensor, keys: Optional[Tensor],
+                        key_labels: Optional[Tensor], temperature: float,
+                        base_temperature: Optional[float] = None,
+                        denominator: str = 'contrastiveseg', ignore_index: int = 255,
+                        self_contrast: bool = False, *,
+                        chunk_size: int = DEFAULT_CHUNK_SIZE) -> Tensor:
+    """Supervised contrastive loss of ``anchors`` against labelled ``keys`` (module docstring).
+
+    Args:
+        anchors: ``[A, D]`` L2-normalised by the caller (float16/bfloat16/float32/float64).
+        anchor_labels: ``[A]`` int64.
+        keys: ``[M, D]``, same dtype and device; ``None`` in self-contrast means ``anchors``.
+        key_labels: ``[M]`` int64; ``None`` in self-contrast means ``anchor_labels``.
+        temperature: ``t`` > 0.
+        base_temperature: ``t_b``; the loss is scaled by ``t / t_b``. ``None`` means ``t``.
+        denominator: ``'contrastiveseg'`` (each positive against itself plus the negatives) or
+            ``'supcon'`` (against every key but self).
+        ignore_index: anchors and keys with this label take no part.
+        self_contrast: the keys are the anchors (row i of both is one sample), pair (i, i) skipped.
+        chunk_size: keys streamed per step; extra memory is O(A x chunk_size).
+
+    Returns:
+        0-d loss, float32 (float64 for float64 inputs). Gradients flow to ``anchors`` and, when
+        they require grad, ``keys``, in the input dtype.
+    """
+    if self_contrast:
+        keys = anchors if keys is None else keys
+        key_labels = anchor_labels if key_labels is None else key_labels
+    elif keys is None or key_labels is None:
+        raise ValueError('keys and key_labels are required unless self_contrast=True')
+    base_temperature = temperature if base_temperature is None else base_temperature
+    check_arguments(anchors, anchor_labels, keys, key_labels, temperature, base_temperature,
+                    denominator, self_contrast, chunk_size)
+    loss, _, _ = torch.ops.cl_dense.supervised_contrast_forward(
+        anchors, anchor_labels, keys, key_labels, float(temperature), float(base_temperature),
+        denominator, int(ignore_index), bool(self_contrast), int(chunk_size))
+    return loss

@@ -1,0 +1,75 @@
+"""Input checks shared by the ops: each failure is a ``ValueError`` naming the argument.
+
+Shape, dtype and device checks are static (no host sync). The data checks (non-finite features,
+labels out of range) are gathered into one boolean vector and synchronised once per call.
+"""
+from typing import Optional
+
+import torch
+from torch import Tensor
+
+FLOAT_DTYPES = (torch.float16, torch.bfloat16, torch.float32, torch.float64)
+
+
+def check_features(name: str, x: Tensor, dim: Optional[int] = None) -> None:
+    """``x`` must be a floating 2-D ``[N, D]`` tensor (with ``D == dim`` when given)."""
+    if not isinstance(x, Tensor):
+        raise ValueError(f'{name} must be a torch.Tensor, got {type(x).__name__}')
+    if x.dim() != 2:
+        raise ValueError(f'{name} must be 2-D [N, D], got shape {tuple(x.shape)}')
+    if x.dtype not in FLOAT_DTYPES:
+        raise ValueError(f'{name} must be float16, bfloat16, float32 or float64, got {x.dtype}')
+    if dim is not None and x.shape[1] != dim:
+        raise ValueError(f'{name} must have feature dimension {dim}, got shape {tuple(x.shape)}')
+
+
+def check_labels(name: str, labels: Tensor, length: int) -> None:
+    """``labels`` must be an int64 ``[length]`` tensor."""
+    if not isinstance(labels, Tensor):
+        raise ValueError(f'{name} must be a torch.Tensor, got {type(labels).__name__}')
+    if labels.dtype != torch.int64:
+        raise ValueError(f'{name} must be int64, got {labels.dtype}')
+    if labels.dim() != 1 or labels.shape[0] != length:
+        raise ValueError(f'{name} must have shape [{length}], got {tuple(labels.shape)}')
+
+
+def check_same(attribute: str, **tensors: Tensor) -> None:
+    """All ``tensors`` share ``attribute`` ('dtype' or 'device')."""
+    values = {name: getattr(t, attribute) for name, t in tensors.items()}
+    if len(set(values.values())) > 1:
+        listing = ', '.join(f'{name}: {value}' for name, value in values.items())
+        raise ValueError(f'mismatched {attribute}s: {listing}')
+
+
+def check_positive(name: str, value: float) -> None:
+    """``value`` must be a finite number > 0."""
+    if not (isinstance(value, (int, float)) and 0 < value < float('inf')):
+        raise ValueError(f'{name} must be a finite number > 0, got {value!r}')
+
+
+def bad_labels(labels: Tensor, ignore_index: int, num_classes: Optional[int] = None) -> Tensor:
+    """0-d bool: some label is negative (or ``>= num_classes``) and not ``ignore_index``."""
+    bad = labels < 0
+    if num_classes is not None:
+        bad |= labels >= num_classes
+    return (bad & (labels != ignore_index)).any()
+
+
+def raise_on_flags(checks: dict[str, Tensor]) -> None:
+    """Synchronise once on the 0-d bool ``checks``; raise for the first that is true.
+
+    Keys are the messages to raise with.
+    """
+    if not checks:
+        return
+    flags = torch.stack([flag.reshape(()) for flag in checks.values()]).tolist()
+    for message, flag in zip(checks, flags):
+        if flag:
+            raise ValueError(message)
+
+
+def nonfinite(x: Tensor) -> Tensor:
+    """0-d bool: ``x`` holds a NaN or an infinity."""
+    if x.numel() == 0:
+        return torch.zeros((), dtype=torch.bool, device=x.device)
+    return ~torch.isfinite(x).all()
