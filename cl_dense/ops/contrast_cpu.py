@@ -79,13 +79,15 @@ def _scaled_anchors(plan: ContrastPlan, anchors: Tensor, temperature: float,
 
 
 def forward_stats(plan: ContrastPlan, anchors: Tensor, keys: Tensor, temperature: float,
-                  supcon: bool, chunk_size: int, dtype: torch.dtype) -> tuple[Tensor, Tensor, Tensor]:
+                  supcon: bool, chunk_size: int,
+                  dtype: torch.dtype) -> tuple[Tensor, Tensor, Tensor]:
     """Per-anchor statistics of the loss, each ``[n]``.
 
     Returns ``(log_z, pos_term, pos_weight)``:
         contrastiveseg: ``log_z = LSE_{negatives} s``, ``pos_term = sum_p softplus(log_z - s_ip)``,
             ``pos_weight = sum_p sigmoid(log_z - s_ip)`` (used by the backward);
-        supcon: ``log_z = LSE_{all keys but self} s``, ``pos_term = sum_p s_ip``, ``pos_weight = 0``.
+        supcon: ``log_z = LSE_{all keys but self} s``, ``pos_term = sum_p s_ip``,
+            ``pos_weight = 0``.
     """
     a = _scaled_anchors(plan, anchors, temperature, dtype)
     blocks = plan.class_blocks()
@@ -121,7 +123,8 @@ def forward_stats(plan: ContrastPlan, anchors: Tensor, keys: Tensor, temperature
 
 def backward_grads(plan: ContrastPlan, anchors: Tensor, keys: Tensor, temperature: float,
                    supcon: bool, chunk_size: int, dtype: torch.dtype, shift: Tensor,
-                   pos_coef: Tensor, log_z: Tensor, keys_grad: bool) -> tuple[Tensor, Optional[Tensor]]:
+                   pos_coef: Tensor, log_z: Tensor,
+                   keys_grad: bool) -> tuple[Tensor, Optional[Tensor]]:
     """Gradients of ``sum_ij W_ij s_ij`` for the loss's ``W = dL/ds`` (``s`` = similarity / t).
 
     ``W_ij = exp(s_ij - shift_i)`` on the denominator entries (negatives, or every key but self

@@ -78,7 +78,7 @@ def build_plan(anchor_labels: Tensor, key_labels: Tensor, ignore_index: int,
     ``(i, i)`` takes no part.
     """
     key_valid = key_labels != ignore_index
-    unsorted = (key_labels[1:] < key_labels[:-1]).any() if key_labels.numel() > 1 else key_valid.new_zeros(())
+    unsorted = (key_labels[1:] < key_labels[:-1]).any()
     all_valid, is_unsorted, num_keys = torch.stack(
         [key_valid.all().long(), unsorted.long(), key_valid.sum()]).tolist()
     if all_valid and not is_unsorted:

@@ -3,9 +3,9 @@
 Registered as ``torch.ops.cl_dense.class_ring_push`` (CPU: torch indexing; CUDA: a Triton copy
 kernel, torch indexing without Triton). The rows of class ``c`` are written in arrival order at
 ``ptr[c]``, wrapping around, so the oldest entries are overwritten first; ``ptr[c]`` advances by the
-number of rows of class ``c`` (mod Q) and ``count[c] = min(count[c] + n_c, Q)``. When a class gets
-more than ``Q`` rows in one push only its last ``Q`` survive, exactly as if the rows had been written
-one by one. Rows labelled ``ignore_index`` are skipped.
+number of rows of class ``c`` (mod Q) and ``count[c] = min(count[c] + n_c, Q)``. When a class
+gets more than ``Q`` rows in one push only its last ``Q`` survive, exactly as if the rows had been
+written one by one. Rows labelled ``ignore_index`` are skipped.
 """
 import torch
 from torch import Tensor
@@ -54,8 +54,8 @@ def check_push(bank: Tensor, ptr: Tensor, count: Tensor, feats: Tensor, labels: 
                ignore_index: int) -> None:
     """Shapes, dtypes, devices, label range ``[0, C)`` or ``ignore_index``, finite ``feats``."""
     if not isinstance(bank, Tensor) or bank.dim() != 3:
-        raise ValueError(f'bank must be a 3-D [C, Q, D] tensor, got '
-                         f'{tuple(bank.shape) if isinstance(bank, Tensor) else type(bank).__name__}')
+        got = tuple(bank.shape) if isinstance(bank, Tensor) else type(bank).__name__
+        raise ValueError(f'bank must be a 3-D [C, Q, D] tensor, got {got}')
     if not bank.is_contiguous():
         raise ValueError('bank must be contiguous')
     num_classes, _, dim = bank.shape

@@ -75,18 +75,21 @@ def check_values(anchors: Tensor, anchor_labels: Tensor, keys: Tensor, key_label
     raise_on_flags(checks)
 
 
-def _backend(device: torch.device) -> ModuleType:
-    """The pass implementations for tensors on ``device``."""
-    if device.type == 'cuda':
+def default_backend(anchors: Tensor) -> ModuleType:
+    """Pass implementations for ``anchors``: Triton for CUDA float16/bfloat16/float32 when Triton
+    imports, otherwise the chunked torch code (which also runs on CUDA, and keeps float64 exact)."""
+    if anchors.device.type == 'cuda' and anchors.dtype != torch.float64:
         triton = triton_backend()
         if triton is not None:
             return triton
     return contrast_cpu
 
 
-def _forward(anchors: Tensor, anchor_labels: Tensor, keys: Tensor, key_labels: Tensor,
-             temperature: float, base_temperature: float, denominator: str, ignore_index: int,
-             self_contrast: bool, chunk_size: int) -> tuple[Tensor, Tensor, Tensor]:
+def contrast_forward(backend: ModuleType, anchors: Tensor, anchor_labels: Tensor, keys: Tensor,
+                     key_labels: Tensor, temperature: float, base_temperature: float,
+                     denominator: str, ignore_index: int, self_contrast: bool,
+                     chunk_size: int) -> tuple[Tensor, Tensor, Tensor]:
+    """Validated forward with the passes of ``backend``: ``(loss, log_z [A], pos_weight [A])``."""
     check_values(anchors, anchor_labels, keys, key_labels, ignore_index, self_contrast)
     dtype = compute_dtype(anchors.dtype)
     log_z = anchors.new_zeros(anchors.shape[0], dtype=dtype)
@@ -95,7 +98,7 @@ def _forward(anchors: Tensor, anchor_labels: Tensor, keys: Tensor, key_labels: T
     if plan.num_anchors == 0:
         return log_z.new_zeros(()), log_z, pos_weight
     supcon = denominator == 'supcon'
-    z, pos_term, weight = _backend(anchors.device).forward_stats(
+    z, pos_term, weight = backend.forward_stats(
         plan, anchors, keys, temperature, supcon, chunk_size, dtype)
     per_anchor = pos_term / plan.num_pos
     if supcon:
@@ -119,10 +122,12 @@ def _backward_coefficients(plan: ContrastPlan, log_z: Tensor, pos_weight: Tensor
     return torch.where(usable, shift, torch.full_like(shift, float('inf'))), pos_coef
 
 
-def _backward(grad: Tensor, anchors: Tensor, anchor_labels: Tensor, keys: Tensor,
-              key_labels: Tensor, log_z: Tensor, pos_weight: Tensor, temperature: float,
-              base_temperature: float, denominator: str, ignore_index: int, self_contrast: bool,
-              chunk_size: int, keys_grad: bool) -> tuple[Tensor, Tensor]:
+def contrast_backward(backend: ModuleType, grad: Tensor, anchors: Tensor, anchor_labels: Tensor,
+                      keys: Tensor, key_labels: Tensor, log_z: Tensor, pos_weight: Tensor,
+                      temperature: float, base_temperature: float, denominator: str,
+                      ignore_index: int, self_contrast: bool, chunk_size: int,
+                      keys_grad: bool) -> tuple[Tensor, Tensor]:
+    """Gradients with the passes of ``backend``: ``(grad_anchors [A, D], grad_keys)``."""
     grad_anchors = torch.zeros_like(anchors)
     grad_keys = torch.zeros_like(keys) if keys_grad else keys.new_zeros((0, keys.shape[1]))
     plan = build_plan(anchor_labels, key_labels, ignore_index, self_contrast)
@@ -133,7 +138,7 @@ def _backward(grad: Tensor, anchors: Tensor, anchor_labels: Tensor, keys: Tensor
     shift, pos_coef = _backward_coefficients(plan, z, pos_weight[plan.anchor_index],
                                              temperature / base_temperature, supcon)
     dtype = compute_dtype(anchors.dtype)
-    rows_grad, keys_part = _backend(anchors.device).backward_grads(
+    rows_grad, keys_part = backend.backward_grads(
         plan, anchors, keys, temperature, supcon, chunk_size, dtype, shift, pos_coef, z,
         keys_grad)
     g = grad.to(dtype)
@@ -151,8 +156,9 @@ def supervised_contrast_forward(anchors: Tensor, anchor_labels: Tensor, keys: Te
                                 chunk_size: int) -> tuple[Tensor, Tensor, Tensor]:
     """Returns ``(loss [], log_z [A], pos_weight [A])`` in the compute dtype; the last two are
     per-anchor statistics kept for the backward."""
-    return _forward(anchors, anchor_labels, keys, key_labels, temperature, base_temperature,
-                    denominator, ignore_index, self_contrast, chunk_size)
+    return contrast_forward(default_backend(anchors), anchors, anchor_labels, keys, key_labels,
+                            temperature, base_temperature, denominator, ignore_index,
+                            self_contrast, chunk_size)
 
 
 @supervised_contrast_forward.register_fake
@@ -172,9 +178,9 @@ def supervised_contrast_backward(grad: Tensor, anchors: Tensor, anchor_labels: T
                                  denominator: str, ignore_index: int, self_contrast: bool,
                                  chunk_size: int, keys_grad: bool) -> tuple[Tensor, Tensor]:
     """Returns ``(grad_anchors [A, D], grad_keys [M, D] or [0, D] when not keys_grad)``."""
-    return _backward(grad, anchors, anchor_labels, keys, key_labels, log_z, pos_weight,
-                     temperature, base_temperature, denominator, ignore_index, self_contrast,
-                     chunk_size, keys_grad)
+    return contrast_backward(default_backend(anchors), grad, anchors, anchor_labels, keys,
+                             key_labels, log_z, pos_weight, temperature, base_temperature,
+                             denominator, ignore_index, self_contrast, chunk_size, keys_grad)
 
 
 @supervised_contrast_backward.register_fake

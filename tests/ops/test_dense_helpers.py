@@ -70,7 +70,10 @@ def test_sampling_returns_the_chosen_embeddings():
 
 def test_sampling_is_reproducible_under_a_generator_and_varies_with_the_seed():
     _, labels = dense_case(4, height=16, width=16)
-    draw = lambda seed: sample_pixel_indices(labels, 3, 4, generator=torch.Generator().manual_seed(seed))
+
+    def draw(seed: int) -> torch.Tensor:
+        return sample_pixel_indices(labels, 3, 4, generator=torch.Generator().manual_seed(seed))
+
     assert torch.equal(draw(7), draw(7))
     assert not torch.equal(draw(7), draw(8))
 

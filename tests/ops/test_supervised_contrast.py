@@ -159,7 +159,8 @@ def test_half_inputs_accumulate_in_float32(dtype):
     assert loss.item() == pytest.approx(ref.item(), rel=1e-5)
     for grad, expected in zip(grads, ref_grads):
         assert grad.dtype == dtype
-        torch.testing.assert_close(grad.double(), expected, rtol=1e-2, atol=1e-2 * expected.abs().max().item())
+        scale = expected.abs().max().item()
+        torch.testing.assert_close(grad.double(), expected, rtol=1e-2, atol=1e-2 * scale)
 
 
 def test_loss_is_the_anchor_mean_of_per_anchor_losses():
@@ -199,7 +200,8 @@ def test_extra_memory_is_per_chunk_not_per_key():
     num_anchors, num_keys = 256, 16384
     a, al, k, kl = make_case(10, num_anchors, num_keys, 16, 4, 4)
     a.requires_grad_()
-    peak = peak_extra_bytes(lambda: supervised_contrast(a, al, k, kl, 0.1, chunk_size=256).backward())
+    peak = peak_extra_bytes(
+        lambda: supervised_contrast(a, al, k, kl, 0.1, chunk_size=256).backward())
     dense_bytes = num_anchors * num_keys * 4
     assert 0 < peak < dense_bytes / 6  # the rest is O(M) label bookkeeping
 
@@ -222,7 +224,8 @@ def bad_inputs():
     yield 'chunk_size', dict(chunk_size=0)
 
 
-@pytest.mark.parametrize('name,change', list(bad_inputs()), ids=lambda x: x if isinstance(x, str) else '')
+@pytest.mark.parametrize('name,change', list(bad_inputs()),
+                         ids=[f'{name}-{i}' for i, (name, _) in enumerate(bad_inputs())])
 def test_bad_input_raises_value_error_naming_the_argument(name, change):
     a, al, k, kl = make_case(11, 5, 8, 4, 2, 2)
     kwargs = dict(anchors=a, anchor_labels=al, keys=k, key_labels=kl, temperature=0.1)

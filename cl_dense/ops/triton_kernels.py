@@ -1,0 +1,179 @@
+"""Triton kernels of the supervised contrast and the ring push (CUDA; CPU under TRITON_INTERPRET=1).
+
+Layout shared by the contrast kernels (see ``contrast_plan``):
+    a       [n, D]   float32 anchors of the plan divided by t (sorted by label)
+    a_lab   [n]      int64 their labels
+    self_p  [n]      int64 sorted key position of the anchor itself, -1 without self-contrast
+    keys    [M, D]   the caller's keys (any float dtype), read through
+    order   [M']     int64 key row of each sorted position
+    k_lab   [M']     int64 labels of the sorted positions
+Tiles: BLOCK_A anchors x BLOCK_K keys, the full (padded) feature dimension BLOCK_D; similarities
+``s = a . k`` are recomputed tile by tile and never stored. ``EXCLUDE_SAME`` selects the
+contrastiveseg denominator (keys of another class) instead of supcon's (every key but self).
+"""
+import triton
+import triton.language as tl
+
+
+@triton.jit
+def _anchor_tile(a_ptr, rows, n, D, BLOCK_D: tl.constexpr):
+    """``[BLOCK_A, BLOCK_D]`` float32 anchors of ``rows`` (zeros outside)."""
+    dims = tl.arange(0, BLOCK_D)
+    mask = (rows[:, None] < n) & (dims[None, :] < D)
+    return tl.load(a_ptr + rows[:, None] * D + dims[None, :], mask=mask, other=0.0)
+
+
+@triton.jit
+def _key_tile(keys_ptr, order_ptr, cols, m, D, BLOCK_D: tl.constexpr):
+    """``[BLOCK_K, BLOCK_D]`` float32 keys of sorted positions ``cols`` (zeros outside)."""
+    dims = tl.arange(0, BLOCK_D)
+    inside = cols < m
+    key_rows = tl.load(order_ptr + cols, mask=inside, other=0)
+    mask = inside[:, None] & (dims[None, :] < D)
+    tile = tl.load(keys_ptr + key_rows[:, None] * D + dims[None, :], mask=mask, other=0.0)
+    return tile.to(tl.float32)
+
+
+@triton.jit
+def _masks(rows, cols, n, m, a_lab, self_p, k_lab_ptr, EXCLUDE_SAME: tl.constexpr):
+    """``(denominator, positive)`` boolean ``[BLOCK_A, BLOCK_K]`` masks of a tile."""
+    inside = (rows[:, None] < n) & (cols[None, :] < m)
+    k_lab = tl.load(k_lab_ptr + cols, mask=cols < m, other=-1)
+    same = a_lab[:, None] == k_lab[None, :]
+    not_self = self_p[:, None] != cols[None, :]
+    positive = inside & same & not_self
+    if EXCLUDE_SAME:
+        denominator = inside & (a_lab[:, None] != k_lab[None, :])
+    else:
+        denominator = inside & not_self
+    return denominator, positive
+
+
+@triton.jit
+def denominator_kernel(a_ptr, a_lab_ptr, self_ptr, keys_ptr, order_ptr, k_lab_ptr, log_z_ptr,
+                       pos_sum_ptr, n, m, D, EXCLUDE_SAME: tl.constexpr, BLOCK_A: tl.constexpr,
+                       BLOCK_K: tl.constexpr, BLOCK_D: tl.constexpr):
+    """``log_z[i] = LSE`` of ``s_ij`` over the denominator keys (online over key tiles) and
+    ``pos_sum[i] = sum_p s_ip`` over the positives."""
+    rows = tl.program_id(0) * BLOCK_A + tl.arange(0, BLOCK_A)
+    a = _anchor_tile(a_ptr, rows, n, D, BLOCK_D)
+    a_lab = tl.load(a_lab_ptr + rows, mask=rows < n, other=-2)
+    self_p = tl.load(self_ptr + rows, mask=rows < n, other=-1)
+    run_max = tl.full([BLOCK_A], float('-inf'), tl.float32)
+    run_sum = tl.zeros([BLOCK_A], tl.float32)
+    pos_sum = tl.zeros([BLOCK_A], tl.float32)
+    for start in range(0, m, BLOCK_K):
+        cols = start + tl.arange(0, BLOCK_K)
+        k = _key_tile(keys_ptr, order_ptr, cols, m, D, BLOCK_D)
+        s = tl.dot(a, tl.trans(k), input_precision='ieee')
+        denominator, positive = _masks(rows, cols, n, m, a_lab, self_p, k_lab_ptr, EXCLUDE_SAME)
+        pos_sum += tl.sum(tl.where(positive, s, 0.0), axis=1)
+        s = tl.where(denominator, s, float('-inf'))
+        new_max = tl.maximum(run_max, tl.max(s, axis=1))
+        shift = tl.where(new_max == float('-inf'), 0.0, new_max)
+        run_sum = run_sum * tl.exp(run_max - shift) + tl.sum(tl.exp(s - shift[:, None]), axis=1)
+        run_max = new_max
+    shift = tl.where(run_max == float('-inf'), 0.0, run_max)
+    tl.store(log_z_ptr + rows, tl.log(run_sum) + shift, mask=rows < n)
+    tl.store(pos_sum_ptr + rows, pos_sum, mask=rows < n)
+
+
+@triton.jit
+def positive_kernel(a_ptr, a_lab_ptr, self_ptr, keys_ptr, order_ptr, k_lab_ptr, log_z_ptr,
+                    block_lo_ptr, block_hi_ptr, softplus_ptr, sigmoid_ptr, n, m, D,
+                    BLOCK_A: tl.constexpr, BLOCK_K: tl.constexpr, BLOCK_D: tl.constexpr):
+    """contrastiveseg positives: ``sum_p softplus(log_z_i - s_ip)`` and ``sum_p sigmoid(...)``.
+
+    Only the key positions ``[block_lo, block_hi)`` of the block's classes are visited.
+    """
+    block = tl.program_id(0)
+    rows = block * BLOCK_A + tl.arange(0, BLOCK_A)
+    a = _anchor_tile(a_ptr, rows, n, D, BLOCK_D)
+    a_lab = tl.load(a_lab_ptr + rows, mask=rows < n, other=-2)
+    self_p = tl.load(self_ptr + rows, mask=rows < n, other=-1)
+    log_z = tl.load(log_z_ptr + rows, mask=rows < n, other=0.0)
+    softplus = tl.zeros([BLOCK_A], tl.float32)
+    sigmoid = tl.zeros([BLOCK_A], tl.float32)
+    for start in range(tl.load(block_lo_ptr + block), tl.load(block_hi_ptr + block), BLOCK_K):
+        cols = start + tl.arange(0, BLOCK_K)
+        k = _key_tile(keys_ptr, order_ptr, cols, m, D, BLOCK_D)
+        s = tl.dot(a, tl.trans(k), input_precision='ieee')
+        _, positive = _masks(rows, cols, n, m, a_lab, self_p, k_lab_ptr, True)
+        gap = tl.where(positive, log_z[:, None] - s, float('-inf'))
+        softplus += tl.sum(tl.maximum(gap, 0.0) + tl.log(1.0 + tl.exp(-tl.abs(gap))), axis=1)
+        sigmoid += tl.sum(1.0 / (1.0 + tl.exp(-gap)), axis=1)
+    tl.store(softplus_ptr + rows, softplus, mask=rows < n)
+    tl.store(sigmoid_ptr + rows, sigmoid, mask=rows < n)
+
+
+@triton.jit
+def _weights(s, denominator, positive, shift, pos_coef, log_z, EXCLUDE_SAME: tl.constexpr):
+    """``W = dL/ds`` of a tile (see ``contrast_cpu.backward_grads``)."""
+    w = tl.where(denominator, tl.exp(s - shift[:, None]), 0.0)
+    if EXCLUDE_SAME:
+        w -= tl.where(positive, pos_coef[:, None] / (1.0 + tl.exp(s - log_z[:, None])), 0.0)
+    else:
+        w -= tl.where(positive, pos_coef[:, None], 0.0)
+    return w
+
+
+@triton.jit
+def grad_anchor_kernel(a_ptr, a_lab_ptr, self_ptr, keys_ptr, order_ptr, k_lab_ptr, shift_ptr,
+                       coef_ptr, log_z_ptr, grad_ptr, n, m, D, EXCLUDE_SAME: tl.constexpr,
+                       BLOCK_A: tl.constexpr, BLOCK_K: tl.constexpr, BLOCK_D: tl.constexpr):
+    """``grad[i] = sum_j W_ij k_j`` for a block of anchors, ``[BLOCK_A, D]``."""
+    rows = tl.program_id(0) * BLOCK_A + tl.arange(0, BLOCK_A)
+    a = _anchor_tile(a_ptr, rows, n, D, BLOCK_D)
+    a_lab = tl.load(a_lab_ptr + rows, mask=rows < n, other=-2)
+    self_p = tl.load(self_ptr + rows, mask=rows < n, other=-1)
+    shift = tl.load(shift_ptr + rows, mask=rows < n, other=float('inf'))
+    coef = tl.load(coef_ptr + rows, mask=rows < n, other=0.0)
+    log_z = tl.load(log_z_ptr + rows, mask=rows < n, other=0.0)
+    acc = tl.zeros([BLOCK_A, BLOCK_D], tl.float32)
+    for start in range(0, m, BLOCK_K):
+        cols = start + tl.arange(0, BLOCK_K)
+        k = _key_tile(keys_ptr, order_ptr, cols, m, D, BLOCK_D)
+        s = tl.dot(a, tl.trans(k), input_precision='ieee')
+        denominator, positive = _masks(rows, cols, n, m, a_lab, self_p, k_lab_ptr, EXCLUDE_SAME)
+        w = _weights(s, denominator, positive, shift, coef, log_z, EXCLUDE_SAME)
+        acc += tl.dot(w, k, input_precision='ieee')
+    dims = tl.arange(0, BLOCK_D)
+    tl.store(grad_ptr + rows[:, None] * D + dims[None, :], acc,
+             mask=(rows[:, None] < n) & (dims[None, :] < D))
+
+
+@triton.jit
+def grad_key_kernel(a_ptr, a_lab_ptr, self_ptr, keys_ptr, order_ptr, k_lab_ptr, shift_ptr,
+                    coef_ptr, log_z_ptr, grad_ptr, n, m, D, EXCLUDE_SAME: tl.constexpr,
+                    BLOCK_A: tl.constexpr, BLOCK_K: tl.constexpr, BLOCK_D: tl.constexpr):
+    """``grad[key row of j] = sum_i W_ij a_i`` for a block of sorted key positions."""
+    cols = tl.program_id(0) * BLOCK_K + tl.arange(0, BLOCK_K)
+    k = _key_tile(keys_ptr, order_ptr, cols, m, D, BLOCK_D)
+    acc = tl.zeros([BLOCK_K, BLOCK_D], tl.float32)
+    for start in range(0, n, BLOCK_A):
+        rows = start + tl.arange(0, BLOCK_A)
+        a = _anchor_tile(a_ptr, rows, n, D, BLOCK_D)
+        a_lab = tl.load(a_lab_ptr + rows, mask=rows < n, other=-2)
+        self_p = tl.load(self_ptr + rows, mask=rows < n, other=-1)
+        shift = tl.load(shift_ptr + rows, mask=rows < n, other=float('inf'))
+        coef = tl.load(coef_ptr + rows, mask=rows < n, other=0.0)
+        log_z = tl.load(log_z_ptr + rows, mask=rows < n, other=0.0)
+        s = tl.dot(a, tl.trans(k), input_precision='ieee')
+        denominator, positive = _masks(rows, cols, n, m, a_lab, self_p, k_lab_ptr, EXCLUDE_SAME)
+        w = _weights(s, denominator, positive, shift, coef, log_z, EXCLUDE_SAME)
+        acc += tl.dot(tl.trans(w), a, input_precision='ieee')
+    dims = tl.arange(0, BLOCK_D)
+    key_rows = tl.load(order_ptr + cols, mask=cols < m, other=0)
+    tl.store(grad_ptr + key_rows[:, None] * D + dims[None, :], acc,
+             mask=(cols[:, None] < m) & (dims[None, :] < D))
+
+
+@triton.jit
+def scatter_rows_kernel(bank_ptr, feats_ptr, dest_ptr, D, BLOCK_D: tl.constexpr):
+    """``bank_flat[dest[r]] = feats[r]`` where ``dest[r] >= 0``; one row per program."""
+    row = tl.program_id(0)
+    dest = tl.load(dest_ptr + row)
+    dims = tl.arange(0, BLOCK_D)
+    mask = (dims < D) & (dest >= 0)
+    values = tl.load(feats_ptr + row * D + dims, mask=mask, other=0.0)
+    tl.store(bank_ptr + tl.maximum(dest, 0) * D + dims, values, mask=mask)

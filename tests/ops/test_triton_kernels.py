@@ -1,0 +1,137 @@
+"""Triton kernels on the CPU under TRITON_INTERPRET=1, against the dense references.
+
+The interpreter must be switched on before triton is imported, so the checks run in one
+subprocess (``run_checks``) and each case becomes one test here. Sizes are tiny: the interpreter
+runs every program instance in Python.
+"""
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+pytest.importorskip('triton', reason='triton is not installed; the CUDA kernels are not tested')
+
+ROOT = Path(__file__).resolve().parents[2]
+IGNORE = 255
+CONTRAST_CASES = {
+    # name: (A, M, D, anchor classes, key classes, denominator, self-contrast, keys sorted)
+    'contrastiveseg': (8, 40, 16, 4, 4, 'contrastiveseg', False, False),
+    'supcon': (8, 40, 16, 4, 4, 'supcon', False, False),
+    'contrastiveseg_self': (20, 20, 16, 3, 3, 'contrastiveseg', True, False),
+    'supcon_self': (20, 20, 16, 3, 3, 'supcon', True, False),
+    'sorted_keys_odd_dim': (8, 70, 12, 3, 3, 'contrastiveseg', False, True),
+    'single_class': (6, 30, 16, 1, 1, 'contrastiveseg', False, False),
+    'absent_classes': (40, 33, 16, 6, 2, 'supcon', False, False),
+}
+
+
+def _contrast_case(name: str) -> dict:
+    """Loss and gradients of the Triton passes and of the reference for one case."""
+    import torch
+    import torch.nn.functional as F
+
+    from cl_dense.ops import contrast_triton
+    from cl_dense.ops.reference import supervised_contrast_reference
+    from cl_dense.ops.supervised_contrast import contrast_backward, contrast_forward
+
+    num_a, num_k, dim, a_classes, k_classes, denominator, self_contrast, keys_sorted = \
+        CONTRAST_CASES[name]
+    gen = torch.Generator().manual_seed(len(name))
+    anchors = F.normalize(torch.randn(num_a, dim, generator=gen), dim=1)
+    anchor_labels = torch.randint(0, a_classes, (num_a,), generator=gen)
+    anchor_labels[0] = IGNORE
+    if self_contrast:
+        keys, key_labels = anchors, anchor_labels
+    else:
+        keys = F.normalize(torch.randn(num_k, dim, generator=gen), dim=1)
+        key_labels = torch.randint(0, k_classes, (num_k,), generator=gen)
+        if keys_sorted:
+            key_labels = key_labels.sort().values
+        else:
+            key_labels[1] = IGNORE
+    options = (0.1, 0.07, denominator, IGNORE, self_contrast, 8)
+    loss, log_z, pos_weight = contrast_forward(contrast_triton, anchors, anchor_labels, keys,
+                                               key_labels, *options)
+    grad_a, grad_k = contrast_backward(contrast_triton, torch.tensor(1.0), anchors, anchor_labels,
+                                       keys, key_labels, log_z, pos_weight, *options,
+                                       not self_contrast)
+    a64 = anchors.double().requires_grad_()
+    k64 = a64 if self_contrast else keys.double().requires_grad_()
+    ref = supervised_contrast_reference(a64, anchor_labels, k64, key_labels, 0.1, 0.07,
+                                        denominator, IGNORE, self_contrast)
+    ref_a, ref_k = torch.autograd.grad(ref, [a64, k64], allow_unused=True) if not self_contrast \
+        else (torch.autograd.grad(ref, [a64])[0], None)
+    if self_contrast:  # the op's two inputs are one tensor: autograd adds both gradients
+        grad_a = grad_a + contrast_backward(contrast_triton, torch.tensor(1.0), anchors,
+                                            anchor_labels, keys, key_labels, log_z, pos_weight,
+                                            *options, True)[1]
+    return dict(loss=(loss.item(), ref.item()), grad_a=_rel_err(grad_a, ref_a),
+                grad_k=0.0 if ref_k is None else _rel_err(grad_k, ref_k))
+
+
+def _rel_err(got, expected) -> float:
+    scale = expected.abs().max().item() + 1e-7
+    return ((got.double() - expected).abs().max().item()) / scale
+
+
+def _ring_case() -> dict:
+    import torch
+
+    from cl_dense.ops import contrast_triton
+    from cl_dense.ops.reference import class_ring_push_reference
+    from cl_dense.ops.ring_push import advance, ring_destinations
+
+    gen = torch.Generator().manual_seed(0)
+    bank, ptr, count = torch.zeros(3, 4, 5), torch.zeros(3, dtype=torch.int64), \
+        torch.zeros(3, dtype=torch.int64)
+    ref = (bank.clone(), ptr.clone(), count.clone())
+    for n in (3, 9, 0, 6):
+        feats = torch.randn(n, 5, generator=gen)
+        labels = torch.randint(0, 4, (n,), generator=gen)
+        labels[labels == 3] = IGNORE
+        dest, written = ring_destinations(ptr, labels, 4, IGNORE)
+        contrast_triton.scatter_rows(bank, feats, dest)
+        advance(ptr, count, written, 4)
+        class_ring_push_reference(*ref, feats, labels)
+    return dict(equal=all(torch.equal(a, b) for a, b in zip((bank, ptr, count), ref)))
+
+
+def run_checks() -> None:
+    """Entry point of the subprocess: prints one JSON object of results per case."""
+    results = {name: _contrast_case(name) for name in CONTRAST_CASES}
+    results['ring_push'] = _ring_case()
+    print(json.dumps(results))
+
+
+@pytest.fixture(scope='module')
+def interpreter_results() -> dict:
+    env = dict(os.environ, TRITON_INTERPRET='1')
+    proc = subprocess.run([sys.executable, '-c',
+                           'from tests.ops.test_triton_kernels import run_checks; run_checks()'],
+                          cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-4000:]
+    return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+@pytest.mark.parametrize('case', list(CONTRAST_CASES))
+def test_contrast_kernels_match_the_reference(interpreter_results, case):
+    result = interpreter_results[case]
+    loss, ref = result['loss']
+    assert loss == pytest.approx(ref, rel=1e-5, abs=1e-7)
+    assert result['grad_a'] < 1e-5 and result['grad_k'] < 1e-5
+
+
+def test_ring_push_kernel_matches_the_reference(interpreter_results):
+    assert interpreter_results['ring_push']['equal']
+
+
+def test_cuda_path_imports_without_a_gpu():
+    from cl_dense.ops import contrast_triton, triton_kernels
+    from cl_dense.ops.supervised_contrast import default_backend
+
+    import torch
+    assert default_backend(torch.zeros(1, 2)).__name__.endswith('contrast_cpu')
+    assert callable(contrast_triton.forward_stats) and callable(triton_kernels.scatter_rows_kernel)
