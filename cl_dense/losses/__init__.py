@@ -1,0 +1,6 @@
+"""Contrast losses as ``nn.Module``s, registered in mmengine's root MODELS registry when mmengine
+is installed (found from mmseg and mmdet configs); importable with torch alone."""
+from .pixel_contrast import PixelContrastLoss
+from .pixel_memory_contrast import PixelMemoryContrastLoss
+
+__all__ = ['PixelContrastLoss', 'PixelMemoryContrastLoss']

@@ -1,0 +1,66 @@
+"""In-batch pixel-to-pixel contrast (ContrastiveSeg, Wang et al. ICCV 2021)."""
+from typing import Dict, Optional
+
+import torch
+from torch import Tensor
+
+from .pixel_base import PixelContrastBase
+from .registry import register_loss
+
+
+@register_loss
+class PixelContrastLoss(PixelContrastBase):
+    """Supervised contrast among anchor pixels sampled from the batch (hard/easy sampling).
+
+    Anchors are drawn with :func:`cl_dense.samplers.sample_hard_easy_anchors` from the pixels at
+    embedding resolution (labels nearest-resized to the embedding size, predictions = argmax of
+    the decode logits resized to it); every anchor is contrasted with all other anchors
+    (:func:`cl_dense.ops.supervised_contrast` in self-contrast mode). Only ``ignore_index`` is
+    ignored: class 0 is a class. A batch without a candidate class gives a zero loss that still
+    has a gradient path.
+
+    Args:
+        num_classes: C; labels must lie in ``[0, C)`` or equal ``ignore_index`` (else
+            ``ValueError``).
+        temperature: t.
+        base_temperature: t_b (the loss is scaled by t / t_b).
+        max_samples: anchor budget per batch.
+        max_views: most anchors per (image, class); a class needs more pixels than this.
+        denominator: ``'contrastiveseg'`` (each positive against itself plus the negatives) or
+            ``'supcon'`` (against all other keys).
+        ignore_index: label of unlabelled pixels.
+        loss_weight: factor on the loss.
+        loss_name: dict key of the loss; must start with ``loss_``. Diagnostics use the rest of the
+            name as prefix (``loss_contrast`` -> ``contrast_anchors``).
+
+    Config example (``num_classes`` / ``ignore_index`` may be left to ``ContrastEncoderDecoder``)::
+
+        dict(type='PixelContrastLoss', num_classes=19, temperature=0.1, base_temperature=0.07,
+             max_samples=1024, max_views=100, loss_weight=0.1)
+    """
+
+    def __init__(self, num_classes: int, temperature: float = 0.1, base_temperature: float = 0.07,
+                 max_samples: int = 1024, max_views: int = 100,
+                 denominator: str = 'contrastiveseg', ignore_index: int = 255,
+                 loss_weight: float = 0.1, loss_name: str = 'loss_contrast') -> None:
+        super().__init__(num_classes, temperature, base_temperature, max_samples, max_views,
+                         denominator, ignore_index, loss_weight, loss_name)
+
+    def forward(self, embeddings: Tensor, seg_labels: Tensor, seg_logits: Optional[Tensor] = None,
+                generator: Optional[torch.Generator] = None) -> Dict[str, Tensor]:
+        """Compute the weighted loss.
+
+        Args:
+            embeddings: [N, D, h, w] L2-normalised pixel embeddings.
+            seg_labels: [N, H, W] or [N, 1, H, W] ground truth (any H, W; nearest-resized).
+            seg_logits: [N, K, H', W'] decode logits for hard/easy sampling, or ``None``
+                (uniform sampling).
+            generator: source of sampling randomness (``None``: global generator).
+
+        Returns:
+            ``{loss_name: scalar, '<prefix>_anchors': float scalar}``.
+        """
+        batch = self.sample(embeddings, seg_labels, seg_logits, generator)
+        loss = self.self_contrast(batch.anchors, batch.anchor_labels)
+        return {self.loss_name: self.loss_weight * loss,
+                f'{self.prefix}_anchors': batch.anchors.new_tensor(float(batch.anchor_labels.numel()))}
