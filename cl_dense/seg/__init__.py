@@ -1,0 +1,11 @@
+"""mmseg integration (registered in mmseg's MODELS / DATASETS); never imports mmdet.
+
+Load it from a config with
+``custom_imports = dict(imports=['cl_dense.seg'], allow_failed_imports=False)``; this also
+registers the contrast losses (``cl_dense.losses``) and the datasets (``cl_dense.seg.datasets``).
+"""
+from .. import losses  # noqa: F401  (registers the contrast losses)
+from . import datasets  # noqa: F401  (registers the datasets)
+from .models import ContrastEncoderDecoder, ContrastProjectionHead
+
+__all__ = ['ContrastEncoderDecoder', 'ContrastProjectionHead']

@@ -1,0 +1,142 @@
+"""ContrastEncoderDecoder: inference identical to the base segmentor, warm-up, loss keys."""
+import pytest
+import torch
+from mmengine.registry import init_default_scope
+from torch.utils.flop_counter import FlopCounterMode
+
+import cl_dense.seg  # noqa: F401  (registers the models and losses)
+from mmseg.models.decode_heads import FCNHead
+from mmseg.registry import MODELS
+
+from .tiny import NUM_CLASSES, fake_batch, tiny_model_cfg
+
+init_default_scope('mmseg')
+
+IN_BATCH = dict(type='PixelContrastLoss', max_views=4, max_samples=64)
+
+
+def _build(cfg):
+    torch.manual_seed(0)
+    return MODELS.build(cfg)
+
+
+def _base_twin(model, cfg):
+    """A plain EncoderDecoder of the same architecture holding ``model``'s weights."""
+    base_cfg = {k: v for k, v in cfg.items() if not k.startswith('contrast_')}
+    base = _build(dict(base_cfg, type='EncoderDecoder'))
+    result = base.load_state_dict(model.state_dict(), strict=False)
+    assert not result.missing_keys
+    assert all(k.startswith('contrast_') for k in result.unexpected_keys)
+    return base
+
+
+def test_inference_equals_base_segmentor_in_output_and_cost():
+    cfg = tiny_model_cfg()
+    model = _build(cfg)
+    inputs, samples = fake_batch()
+    for _ in range(2):  # train a little so that BN statistics and banks are not at init
+        model.train()
+        model.loss(inputs, samples)
+    base = _base_twin(model, cfg)
+    model.eval()
+    base.eval()
+    calls = []
+    model.contrast_head.register_forward_hook(lambda *args: calls.append(1))
+    with torch.no_grad():
+        with FlopCounterMode(display=False) as flops_model:
+            ours = model.predict(inputs)
+        with FlopCounterMode(display=False) as flops_base:
+            theirs = base.predict(inputs)
+        assert torch.equal(model._forward(inputs), base._forward(inputs))
+    assert not calls
+    assert flops_model.get_total_flops() == flops_base.get_total_flops() > 0
+    for a, b in zip(ours, theirs):
+        assert torch.equal(a.seg_logits.data, b.seg_logits.data)
+        assert torch.equal(a.pred_sem_seg.data, b.pred_sem_seg.data)
+
+
+def test_warmup_switches_the_contrast_loss_on_after_the_warmup_iterations():
+    model = _build(tiny_model_cfg(contrast_loss=IN_BATCH, warmup=2))
+    model.train()
+    inputs, samples = fake_batch()
+    values, active = [], []
+    for _ in range(4):
+        losses = model.loss(inputs, samples)
+        values.append(losses['loss_contrast'].item())
+        active.append(losses['contrast_active'].item())
+    assert values[0] == values[1] == 0.0
+    assert values[2] > 0 and values[3] > 0
+    assert active == [0.0, 0.0, 1.0, 1.0]
+    assert int(model.contrast_iter) == 4
+    assert 'contrast_iter' in model.state_dict()
+
+
+def test_loss_keys_and_parsing():
+    model = _build(tiny_model_cfg(warmup=0))
+    model.train()
+    inputs, samples = fake_batch()
+    model.loss(inputs, samples)  # fill the banks
+    losses = model.loss(inputs, samples)
+    assert {'decode.loss_ce', 'decode.acc_seg', 'loss_contrast', 'contrast_anchors',
+            'contrast_keys', 'contrast_pixel_fill', 'contrast_region_fill_min',
+            'contrast_active'} <= set(losses)
+    total, log_vars = model.parse_losses(losses)
+    expected = losses['decode.loss_ce'] + losses['loss_contrast']
+    assert torch.allclose(total, expected)
+    assert losses['loss_contrast'].item() > 0 and losses['contrast_keys'].item() > 0
+    total.backward()
+    assert model.contrast_head.proj[1].weight.grad.abs().sum() > 0
+    assert all(torch.is_tensor(v) or isinstance(v, float) for v in log_vars.values())
+
+
+def test_decode_logits_reach_the_loss_detached(monkeypatch):
+    model = _build(tiny_model_cfg(contrast_loss=IN_BATCH))
+    model.train()
+    seen = {}
+    original = model.contrast_loss.forward
+
+    def spy(embeddings, seg_labels, seg_logits=None, generator=None):
+        seen.update(embeddings=embeddings, seg_labels=seg_labels, seg_logits=seg_logits)
+        return original(embeddings, seg_labels, seg_logits, generator)
+
+    monkeypatch.setattr(model.contrast_loss, 'forward', spy)
+    inputs, samples = fake_batch()
+    model.loss(inputs, samples)
+    assert seen['seg_logits'].shape == (2, NUM_CLASSES, 4, 4) and not seen['seg_logits'].requires_grad
+    assert seen['embeddings'].shape == (2, 16, 8, 8)  # level 0: stride 4
+    assert seen['seg_labels'].shape == (2, 1, 32, 32)
+    assert model.contrast_loss.num_classes == NUM_CLASSES
+    assert model.contrast_loss.ignore_index == 255
+
+
+@MODELS.register_module()
+class _OwnLossFCNHead(FCNHead):
+    """A decode head with its own ``loss`` (as some mmseg heads have)."""
+
+    def loss(self, inputs, batch_data_samples, train_cfg):
+        return super().loss(inputs, batch_data_samples, train_cfg)
+
+
+def test_head_with_its_own_loss_keeps_it_and_samples_without_predictions(monkeypatch):
+    cfg = tiny_model_cfg(contrast_loss=IN_BATCH, warmup=0)
+    cfg['decode_head']['type'] = '_OwnLossFCNHead'
+    model = _build(cfg)
+    model.train()
+    seen = []
+    original = model.contrast_loss.forward
+    monkeypatch.setattr(model.contrast_loss, 'forward',
+                        lambda e, l, s=None, generator=None: seen.append(s) or original(e, l, s, generator))
+    losses = model.loss(*fake_batch())
+    assert seen == [None] and 'decode.loss_ce' in losses and losses['loss_contrast'].item() > 0
+
+
+def test_configuration_errors():
+    cfg = tiny_model_cfg()
+    cfg['contrast_loss']['proj_dim'] = 32
+    with pytest.raises(ValueError, match='proj_dim'):
+        _build(cfg)
+    with pytest.raises(ValueError, match='contrast_warmup_iters'):
+        _build(tiny_model_cfg(warmup=-1))
+    cfg = tiny_model_cfg(contrast_loss=dict(type='NoSuchContrastLoss'))
+    with pytest.raises(ValueError, match='not registered'):
+        _build(cfg)
