@@ -5,7 +5,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from cl_dense.ops import supervised_contrast
+from cl_dense.ops import contrast_cpu, supervised_contrast
 from cl_dense.ops.memory_probe import peak_extra_bytes
 from cl_dense.ops.reference import supervised_contrast_reference
 
@@ -80,6 +80,20 @@ def test_self_contrast_matches_reference(denominator, chunk_size):
     a, al, _, _ = make_case(chunk_size, 40, 0, 8, 5, 5)
     assert_matches_reference(a, al, None, None, temperature=0.07, denominator=denominator,
                              self_contrast=True, chunk_size=chunk_size)
+
+
+@pytest.mark.parametrize('denominator', ['contrastiveseg', 'supcon'])
+@pytest.mark.parametrize('self_contrast', [False, True])
+@pytest.mark.parametrize('temperature,norm', [(0.01, 1.0), (0.1, 8.0)])
+def test_large_similarities_take_the_shifted_path(denominator, self_contrast, temperature, norm):
+    """|s| up to 100 or 640: exp(s) would overflow float32 without the running maximum."""
+    a, al, k, kl = make_case(13, 30, 30, 8, 3, 3)
+    a, k = a * norm, k * norm
+    assert not contrast_cpu._is_bounded(a / temperature, k, 64)
+    if self_contrast:
+        k, kl = None, None
+    assert_matches_reference(a, al, k, kl, temperature=temperature, denominator=denominator,
+                             self_contrast=self_contrast, chunk_size=7)
 
 
 @pytest.mark.parametrize('denominator', ['contrastiveseg', 'supcon'])
