@@ -140,3 +140,28 @@ def test_configuration_errors():
     cfg = tiny_model_cfg(contrast_loss=dict(type='NoSuchContrastLoss'))
     with pytest.raises(ValueError, match='not registered'):
         _build(cfg)
+
+
+def test_auxiliary_head_losses_are_kept():
+    cfg = tiny_model_cfg(contrast_loss=IN_BATCH, warmup=0)
+    cfg['auxiliary_head'] = dict(
+        type='FCNHead', in_channels=32, in_index=2, channels=8, num_convs=1, concat_input=False,
+        dropout_ratio=0.0, num_classes=NUM_CLASSES, norm_cfg=dict(type='BN', requires_grad=True),
+        loss_decode=dict(type='CrossEntropyLoss', loss_weight=0.4))
+    model = _build(cfg)
+    model.train()
+    losses = model.loss(*fake_batch())
+    assert {'decode.loss_ce', 'aux.loss_ce', 'loss_contrast'} <= set(losses)
+
+
+def test_bf16_autocast_training_step_is_finite():
+    model = _build(tiny_model_cfg(warmup=0))
+    model.train()
+    inputs, samples = fake_batch()
+    with torch.autocast('cpu', dtype=torch.bfloat16):
+        model.loss(inputs, samples)
+        losses = model.loss(inputs, samples)
+        total, _ = model.parse_losses(losses)
+    assert torch.isfinite(losses['loss_contrast']) and losses['loss_contrast'].item() > 0
+    total.backward()
+    assert all(torch.isfinite(p.grad).all() for p in model.parameters() if p.grad is not None)

@@ -49,7 +49,29 @@ class ContrastEncoderDecoder(EncoderDecoder):
             ``data_preprocessor``, ``pretrained``, ``init_cfg``).
 
     Logged keys (besides the decode/auxiliary losses): the loss's ``loss_*`` key (summed into the
-    total loss), its diagnostics (no ``loss`` in their names), and ``contrast_active`` (0 or 1).
+    total loss), its diagnostics (no ``loss`` in their names: ``contrast_anchors``,
+    ``contrast_keys``, ``contrast_pixel_fill``, ...), and ``contrast_active`` (0 or 1). They go to
+    every visualiser backend, e.g. TensorBoard with ``visualizer = dict(type='SegLocalVisualizer',
+    vis_backends=[dict(type='LocalVisBackend'), dict(type='TensorboardVisBackend')])``.
+
+    Distributed training: memory banks synchronise themselves (their ``push`` all-gathers), so keep
+    mmengine's default ``broadcast_buffers=False`` in the DDP wrapper (broadcasting would copy the
+    banks from rank 0 on every iteration for nothing).
+
+    Config example (an mmseg DeepLabV3 with memory contrast on backbone stage 4)::
+
+        _base_ = ['mmseg::deeplabv3/deeplabv3_r50-d8_4xb2-40k_cityscapes-512x1024.py']
+        custom_imports = dict(imports=['cl_dense.seg'], allow_failed_imports=False)
+        model = dict(
+            type='ContrastEncoderDecoder',
+            contrast_head=dict(type='ContrastProjectionHead', in_channels=2048, in_index=3,
+                               proj_dim=256, norm_cfg=dict(type='SyncBN', requires_grad=True)),
+            contrast_loss=dict(type='PixelMemoryContrastLoss', proj_dim=256, memory_size=5000,
+                               pixel_update_freq=10, temperature=0.07, base_temperature=0.07,
+                               max_samples=1024, max_views=1, loss_weight=1.0,
+                               mining=dict(num_positives=1024, num_negatives=1024,
+                                           candidate_ratio=0.1)),
+            contrast_warmup_iters=5000)
     """
 
     def __init__(self, contrast_head: ConfigType, contrast_loss: ConfigType,
