@@ -65,6 +65,7 @@ if command -v nvcc >/dev/null && "$PY" -c 'import torch, sys; sys.exit(not torch
 fi
 PYTAG=$("$PY" -c 'import sys; print(f"cp{sys.version_info[0]}{sys.version_info[1]}")')
 WHEEL_DIR="$CACHE/wheels/mmcv-$MMCV_VERSION-torch$TORCH_VERSION-$PYTAG-$FLAVOUR"
+MMCV_WHEEL=""
 if "$PY" -c "import mmcv, mmcv.ops, sys; sys.exit(mmcv.__version__ != '$MMCV_VERSION')" 2>/dev/null; then
   say "mmcv $MMCV_VERSION with ops already installed"
 else
@@ -85,13 +86,13 @@ else
       || fail "mmcv compilation failed: the compiler output is above (a C++ compiler and the Python headers are needed: apt-get install g++ python3-dev)"
     mv "$WHEEL_DIR.tmp"/mmcv-*.whl "$WHEEL_DIR"/ && rm -rf "$WHEEL_DIR.tmp" "$BUILD"
   fi
-  say "installing cached mmcv wheel from $WHEEL_DIR"
-  "${PIP[@]}" install -q --no-deps --force-reinstall "$WHEEL_DIR"/mmcv-*.whl
-  "${PIP[@]}" install -q addict packaging Pillow pyyaml yapf opencv-python numpy
+  MMCV_WHEEL=$(ls "$WHEEL_DIR"/mmcv-*.whl | head -n 1)
+  say "installing the cached mmcv wheel $MMCV_WHEEL"
 fi
 
 STEP="install the OpenMMLab stack and cl_dense (editable, with test extras)"
-"${PIP[@]}" install -q -e "$ROOT[tests]" \
+# one resolution for the mmcv wheel (when not installed yet) and everything else
+"${PIP[@]}" install -q $MMCV_WHEEL -e "$ROOT[tests]" \
   || fail "pip could not install cl_dense and its pinned dependencies (see setup.py)"
 
 STEP="check imports"
