@@ -1,17 +1,18 @@
 """Chunked torch implementation of the supervised-contrast passes (the CPU backend).
 
 Keys are streamed in chunks of ``chunk_size`` sorted key positions; each chunk's similarities
-``S = (anchors / t) @ chunk^T`` (``[n, chunk]``, one reused buffer) are recomputed where needed
-(the backward never reads a stored ``[n, M]`` matrix), so the extra memory is O(n x chunk).
-Positives are class blocks (anchors and keys are both sorted by label, so a class is one rectangle
-of ``S``) and the anchor itself, in self-contrast, is masked by one scatter of ``n`` entries.
+``S = (anchors / t) @ chunk^T`` (``[n, chunk]``, one reused buffer) are computed once in the
+forward, which also accumulates the key sums the anchors' gradient needs, and once more in the
+backward only when the keys require a gradient. Extra memory is O(n x chunk), never O(n x M).
+Positives are class blocks (anchors and keys are both sorted by label, so a class is one
+rectangle of ``S``) and the anchor itself, in self-contrast, is masked by one scatter of ``n``
+entries.
 
 Speed: when every ``|s|`` is at most ``EXP_BOUND`` (always for L2-normalised inputs and
-``t >= 1 / EXP_BOUND``), ``exp(s)`` cannot overflow or lose precision in float32, so the
-logsumexp needs no running maximum and the backward's per-anchor shift ``exp(-shift_i)`` is
-applied to ``[n, D]`` operands instead of ``[n, chunk]`` ones: each chunk costs one matmul and
-one in-place ``exp`` (plus a matrix-vector sum forward, a second matmul backward). Otherwise the
-exact, shifted formulation runs.
+``t >= 1 / EXP_BOUND``), ``exp(s)`` can neither overflow nor lose precision in float32, so no
+running maximum is needed and per-anchor factors scale ``[n, D]`` operands instead of
+``[n, chunk]`` ones: a forward chunk costs two matmuls, one in-place ``exp`` and one
+matrix-vector sum. Otherwise the exact, shifted formulation runs.
 
 Notation: ``n`` anchors of the plan, ``M'`` valid keys, ``s_ij`` anchor-key similarity / t.
 """
@@ -22,7 +23,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from .contrast_plan import ContrastPlan
+from .contrast_plan import ContrastPlan, ForwardStats
 
 Block = tuple[int, int, int, int]
 EXP_BOUND = 40.0
@@ -79,34 +80,42 @@ class _SimilarityBuffer:
         return torch.mm(self.a, chunk.T, out=out)
 
 
-class _LogSumExp:
-    """Row-wise logsumexp over column chunks without keeping them: ``[n]``.
-
-    ``bounded``: entries are at most ``EXP_BOUND`` in magnitude, so plain ``exp`` sums are exact;
-    otherwise a running maximum shifts each chunk.
+class _DenominatorSums:
+    """Row-wise ``log sum_j exp(s_ij)`` over column chunks and, optionally, the exp-weighted key
+    sum ``U_i = sum_j exp(s_ij - m_i) k_j`` (flash-attention style rescaling by the running
+    maximum ``m``; ``m = 0`` throughout when ``bounded``).
     """
 
-    def __init__(self, n: int, like: Tensor, bounded: bool) -> None:
+    def __init__(self, n: int, like: Tensor, bounded: bool, with_keys: bool) -> None:
         self.bounded = bounded
-        self.max = torch.full((n,), float('-inf'), dtype=like.dtype, device=like.device)
-        self.sum = torch.zeros(n, dtype=like.dtype, device=like.device)
+        self.max = like.new_zeros(n) if bounded else like.new_full((n,), float('-inf'))
+        self.sum = like.new_zeros(n)
+        self.keys = like.new_zeros((n, like.shape[1])) if with_keys else None
 
-    def update(self, s: Tensor) -> None:
-        """Fold in ``s [n, chunk]`` (overwritten)."""
+    def update(self, s: Tensor, chunk: Tensor) -> None:
+        """Fold in ``s [n, chunk]`` (overwritten; ``-inf`` entries take no part) of ``chunk``."""
         if self.bounded:
-            self.sum += _row_sum(s.exp_())
-            return
-        new_max = torch.maximum(self.max, s.amax(1))
-        shift = _finite_or_zero(new_max)
-        s.sub_(shift.unsqueeze(1)).exp_()
-        self.sum = self.sum * torch.exp(self.max - shift) + _row_sum(s)
-        self.max = new_max
+            s.exp_()
+        else:
+            new_max = torch.maximum(self.max, s.amax(1))
+            shift = _finite_or_zero(new_max)
+            s.sub_(shift.unsqueeze(1)).exp_()
+            rescale = torch.exp(self.max - shift)
+            self.sum *= rescale
+            if self.keys is not None:
+                self.keys *= rescale.unsqueeze(1)
+            self.max = new_max
+        self.sum += _row_sum(s)
+        if self.keys is not None:
+            self.keys.addmm_(s, chunk)
 
-    def result(self) -> Tensor:
+    def log_sum(self) -> Tensor:
         """``log sum exp`` per row, ``-inf`` for rows that saw no finite entry."""
-        if self.bounded:
-            return torch.log(self.sum)
-        return torch.log(self.sum) + _finite_or_zero(self.max)
+        return torch.log(self.sum) + self.shift()
+
+    def shift(self) -> Tensor:
+        """``m``, the shift of ``keys`` (0 where nothing was seen)."""
+        return _finite_or_zero(self.max)
 
 
 def _finite_or_zero(x: Tensor) -> Tensor:
@@ -133,47 +142,60 @@ def _scaled_anchors(plan: ContrastPlan, anchors: Tensor, temperature: float,
 
 
 def forward_stats(plan: ContrastPlan, anchors: Tensor, keys: Tensor, temperature: float,
-                  supcon: bool, chunk_size: int,
-                  dtype: torch.dtype) -> tuple[Tensor, Tensor, Tensor]:
-    """Per-anchor statistics of the loss, each ``[n]``.
-
-    Returns ``(log_z, pos_term, pos_weight)``:
-        contrastiveseg: ``log_z = LSE_{negatives} s``, ``pos_term = sum_p softplus(log_z - s_ip)``,
-            ``pos_weight = sum_p sigmoid(log_z - s_ip)`` (used by the backward);
-        supcon: ``log_z = LSE_{all keys but self} s``, ``pos_term = sum_p s_ip``,
-            ``pos_weight = 0``.
-    """
+                  supcon: bool, chunk_size: int, dtype: torch.dtype,
+                  with_keys: bool) -> ForwardStats:
+    """Per-anchor statistics of the loss (``ForwardStats``); the key sums when ``with_keys``."""
     a = _scaled_anchors(plan, anchors, temperature, dtype)
     blocks = plan.class_blocks()
     similarity = _SimilarityBuffer(a, min(chunk_size, plan.num_keys))
-    lse = _LogSumExp(plan.num_anchors, a, _is_bounded(a, keys, chunk_size))
+    sums = _DenominatorSums(plan.num_anchors, a, _is_bounded(a, keys, chunk_size), with_keys)
     pos_term = a.new_zeros(plan.num_anchors)
+    pos_keys = torch.zeros_like(a) if with_keys else None
     for j0, j1, chunk in _key_chunks(plan, keys, 0, plan.num_keys, chunk_size, dtype):
         s = similarity(chunk)
         for r0, r1, c0, c1 in _overlaps(blocks, j0, j1):
             if supcon:
                 pos_term[r0:r1] += _row_sum(s[r0:r1, c0:c1])
+                if pos_keys is not None:
+                    pos_keys[r0:r1] += chunk[c0:c1].sum(0)
             else:
                 s[r0:r1, c0:c1] = float('-inf')
         if supcon:
             _set_self(s, plan.self_pos, j0, float('-inf'))
-        lse.update(s)
-    log_z = lse.result()
+        sums.update(s, chunk)
+    log_z = sums.log_sum()
     if supcon:
+        pos_weight = torch.zeros_like(log_z)
         if plan.self_pos is not None:
             own = keys.index_select(0, plan.anchor_index).to(dtype)
             pos_term -= (a * own).sum(1)
-        return log_z, pos_term, torch.zeros_like(log_z)
-    pos_weight = torch.zeros_like(log_z)
+            if pos_keys is not None:
+                pos_keys -= own
+    else:
+        pos_term, pos_weight = _positive_pass(plan, a, keys, log_z, blocks, chunk_size, dtype,
+                                              pos_keys)
+    return ForwardStats(log_z=log_z, pos_term=pos_term, pos_weight=pos_weight,
+                        row_max=sums.shift(), exp_keys=sums.keys, pos_keys=pos_keys)
+
+
+def _positive_pass(plan: ContrastPlan, a: Tensor, keys: Tensor, log_z: Tensor,
+                   blocks: list[Block], chunk_size: int, dtype: torch.dtype,
+                   pos_keys: Optional[Tensor]) -> tuple[Tensor, Tensor]:
+    """contrastiveseg: ``sum_p softplus(gap)`` and ``sum_p sigmoid(gap)``, ``gap = log_z - s_ip``,
+    each ``[n]``; adds ``sum_p sigmoid(gap) k_p`` to ``pos_keys`` when given."""
+    softplus, sigmoid = torch.zeros_like(log_z), torch.zeros_like(log_z)
     for r0, r1, k0, k1 in blocks:
         rows = slice(r0, r1)
         self_pos = None if plan.self_pos is None else plan.self_pos[rows]
         for j0, _, chunk in _key_chunks(plan, keys, k0, k1, chunk_size, dtype):
             gap = log_z[rows].unsqueeze(1) - a[rows] @ chunk.T
             _set_self(gap, self_pos, j0, float('-inf'))
-            pos_term[rows] += _row_sum(F.softplus(gap))
-            pos_weight[rows] += _row_sum(torch.sigmoid(gap))
-    return log_z, pos_term, pos_weight
+            softplus[rows] += _row_sum(F.softplus(gap))
+            weight = torch.sigmoid(gap)
+            sigmoid[rows] += _row_sum(weight)
+            if pos_keys is not None:
+                pos_keys[rows].addmm_(weight, chunk)
+    return softplus, sigmoid
 
 
 def _positive_weights(s: Tensor, log_z: Tensor, pos_coef: Tensor, self_pos: Optional[Tensor],
@@ -187,53 +209,41 @@ def _positive_weights(s: Tensor, log_z: Tensor, pos_coef: Tensor, self_pos: Opti
     return w
 
 
-def backward_grads(plan: ContrastPlan, anchors: Tensor, keys: Tensor, temperature: float,
-                   supcon: bool, chunk_size: int, dtype: torch.dtype, shift: Tensor,
-                   pos_coef: Tensor, log_z: Tensor,
-                   keys_grad: bool) -> tuple[Tensor, Optional[Tensor]]:
-    """Gradients of ``sum_ij W_ij s_ij`` for the loss's ``W = dL/ds`` (``s`` = similarity / t).
+def backward_keys(plan: ContrastPlan, anchors: Tensor, keys: Tensor, temperature: float,
+                  supcon: bool, chunk_size: int, dtype: torch.dtype, shift: Tensor,
+                  pos_coef: Tensor, log_z: Tensor) -> Tensor:
+    """Keys' gradient ``dK_j = sum_i W_ij a_i / t`` of the loss, ``[M, D]`` in ``dtype``.
 
-    ``W_ij = exp(s_ij - shift_i)`` on the denominator entries (negatives, or every key but self
-    for supcon) plus, on positives, ``-pos_coef_i * sigmoid(log_z_i - s_ij)`` (contrastiveseg) or
-    ``-pos_coef_i`` (supcon). The exponential part is ``factor_i * exp(s_ij - base_i)`` with
-    ``base = 0`` when bounded (the factor then scales ``[n, D]`` operands) and ``base = shift``
-    otherwise.
-
-    Returns ``(grad of the plan's anchors [n, D], grad of keys [M, D] or None)`` in ``dtype``.
+    ``W_ij = dL/ds_ij = exp(s_ij - shift_i)`` on the denominator entries (negatives, or every key
+    but self for supcon) plus, on positives, ``-pos_coef_i * sigmoid(log_z_i - s_ij)``
+    (contrastiveseg) or ``-pos_coef_i`` (supcon). The similarities are recomputed chunk by chunk;
+    the exponential part is ``exp(s_ij - base_i) * factor_i`` with ``base = 0`` when bounded
+    (``factor`` then scales the ``[n, D]`` anchors instead of each ``[n, chunk]`` block).
     """
     a = _scaled_anchors(plan, anchors, temperature, dtype)
     blocks = plan.class_blocks()
     bounded = _is_bounded(a, keys, chunk_size)
     base = torch.zeros_like(shift) if bounded else _finite_or_zero(shift)
-    factor = torch.exp(base - shift).unsqueeze(1)
-    a_weighted = a * factor
+    a_weighted = a * torch.exp(base - shift).unsqueeze(1)
     similarity = _SimilarityBuffer(a, min(chunk_size, plan.num_keys))
-    exp_part = torch.zeros_like(a)
-    grad_a = torch.zeros_like(a)
-    grad_k = keys.new_zeros(keys.shape, dtype=dtype) if keys_grad else None
+    grad_k = keys.new_zeros(keys.shape, dtype=dtype)
     for j0, j1, chunk in _key_chunks(plan, keys, 0, plan.num_keys, chunk_size, dtype):
         s = similarity(chunk)
         positives = []
         for r0, r1, c0, c1 in _overlaps(blocks, j0, j1):
             self_pos = None if plan.self_pos is None else plan.self_pos[r0:r1]
-            w = _positive_weights(s[r0:r1, c0:c1], log_z[r0:r1], pos_coef[r0:r1], self_pos,
-                                  j0 + c0, supcon)
-            grad_a[r0:r1].addmm_(w, chunk[c0:c1])
-            positives.append((r0, r1, c0, c1, w))
+            positives.append((r0, r1, c0, c1, _positive_weights(
+                s[r0:r1, c0:c1], log_z[r0:r1], pos_coef[r0:r1], self_pos, j0 + c0, supcon)))
             if not supcon:
                 s[r0:r1, c0:c1] = float('-inf')
         _set_self(s, plan.self_pos, j0, float('-inf'))
         if not bounded:
             s.sub_(base.unsqueeze(1))
-        s.exp_()
-        exp_part.addmm_(s, chunk)
-        if grad_k is not None:
-            rows = s.T @ a_weighted
-            for r0, r1, c0, c1, w in positives:
-                rows[c0:c1].addmm_(w.T, a[r0:r1])
-            if plan.key_order is None:
-                grad_k[j0:j1] = rows
-            else:
-                grad_k.index_copy_(0, plan.key_order[j0:j1], rows)
-    grad_a.addcmul_(exp_part, factor)
-    return grad_a / temperature, grad_k
+        rows = s.exp_().T @ a_weighted
+        for r0, r1, c0, c1, w in positives:
+            rows[c0:c1].addmm_(w.T, a[r0:r1])
+        if plan.key_order is None:
+            grad_k[j0:j1] = rows
+        else:
+            grad_k.index_copy_(0, plan.key_order[j0:j1], rows)
+    return grad_k

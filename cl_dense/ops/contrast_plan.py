@@ -6,7 +6,7 @@ at least one positive, sorted by label too. Building it costs two host synchroni
 none per class.
 """
 from dataclasses import dataclass
-from typing import Optional
+from typing import NamedTuple, Optional
 
 import torch
 from torch import Tensor
@@ -106,3 +106,26 @@ def build_plan(anchor_labels: Tensor, key_labels: Tensor, ignore_index: int,
                         num_pos=num_pos[anchor_index], pos_lo=pos_lo[anchor_index],
                         pos_hi=pos_hi[anchor_index], key_order=key_order, key_labels=sorted_labels,
                         self_pos=self_pos)
+
+
+class ForwardStats(NamedTuple):
+    """What a backend's forward pass returns, per anchor of the plan.
+
+    Attributes:
+        log_z: ``[n]`` logsumexp of ``s`` over the denominator keys (negatives for
+            contrastiveseg, every key but self for supcon); ``-inf`` when there is none.
+        pos_term: ``[n]`` ``sum_p softplus(log_z - s_ip)`` (contrastiveseg) or ``sum_p s_ip``.
+        pos_weight: ``[n]`` ``sum_p sigmoid(log_z - s_ip)`` (contrastiveseg) or zeros.
+        row_max: ``[n]`` the shift ``m_i`` of ``exp_keys`` (zeros when none was needed).
+        exp_keys: ``[n, D]`` ``sum_j exp(s_ij - m_i) k_j`` over the denominator keys, or ``None``
+            when the anchors' gradient was not asked for.
+        pos_keys: ``[n, D]`` ``sum_p sigmoid(log_z - s_ip) k_p`` (contrastiveseg) or
+            ``sum_p k_p`` (supcon), or ``None`` likewise.
+    """
+
+    log_z: Tensor
+    pos_term: Tensor
+    pos_weight: Tensor
+    row_max: Tensor
+    exp_keys: Optional[Tensor]
+    pos_keys: Optional[Tensor]

@@ -4,14 +4,12 @@ Same interface and results as ``contrast_cpu`` (float32 accumulation); the tiles
 ``triton_kernels`` replace the chunks, so ``chunk_size`` is not used here. Runs on CPU tensors
 under ``TRITON_INTERPRET=1``, which is how the tests check it without a GPU.
 """
-from typing import Optional
-
 import torch
 import triton
 from torch import Tensor
 
 from . import triton_kernels as kernels
-from .contrast_plan import ContrastPlan
+from .contrast_plan import ContrastPlan, ForwardStats
 
 BLOCK_ANCHORS = 32
 BLOCK_KEYS = 32
@@ -44,41 +42,42 @@ def _block_key_ranges(plan: ContrastPlan) -> tuple[Tensor, Tensor]:
 
 
 def forward_stats(plan: ContrastPlan, anchors: Tensor, keys: Tensor, temperature: float,
-                  supcon: bool, chunk_size: int,
-                  dtype: torch.dtype) -> tuple[Tensor, Tensor, Tensor]:
-    """See ``contrast_cpu.forward_stats`` (``dtype`` is float32 here)."""
+                  supcon: bool, chunk_size: int, dtype: torch.dtype,
+                  with_keys: bool) -> ForwardStats:
+    """See ``contrast_cpu.forward_stats`` (float32 here)."""
     args = _layout(plan, anchors, keys, temperature)
     grid = (triton.cdiv(plan.num_anchors, BLOCK_ANCHORS),)
     log_z = torch.empty(plan.num_anchors, dtype=torch.float32, device=keys.device)
-    pos_sum = torch.empty_like(log_z)
-    kernels.denominator_kernel[grid](log_z_ptr=log_z, pos_sum_ptr=pos_sum,
-                                     EXCLUDE_SAME=not supcon, **args)
-    if supcon:
-        return log_z, pos_sum, torch.zeros_like(log_z)
-    block_lo, block_hi = _block_key_ranges(plan)
-    softplus, sigmoid = torch.empty_like(log_z), torch.empty_like(log_z)
-    kernels.positive_kernel[grid](log_z_ptr=log_z, block_lo_ptr=block_lo, block_hi_ptr=block_hi,
-                                  softplus_ptr=softplus, sigmoid_ptr=sigmoid, **args)
-    return log_z, softplus, sigmoid
+    row_max, pos_sum = torch.empty_like(log_z), torch.empty_like(log_z)
+    key_sums = (plan.num_anchors, keys.shape[1]) if with_keys else (0, keys.shape[1])
+    exp_keys = log_z.new_empty(key_sums)
+    pos_keys = log_z.new_empty(key_sums)
+    kernels.denominator_kernel[grid](log_z_ptr=log_z, row_max_ptr=row_max, pos_sum_ptr=pos_sum,
+                                     exp_keys_ptr=exp_keys, pos_keys_ptr=pos_keys,
+                                     EXCLUDE_SAME=not supcon, WITH_KEYS=with_keys, **args)
+    pos_term, pos_weight = pos_sum, torch.zeros_like(log_z)
+    if not supcon:
+        block_lo, block_hi = _block_key_ranges(plan)
+        pos_term, pos_weight = torch.empty_like(log_z), torch.empty_like(log_z)
+        kernels.positive_kernel[grid](log_z_ptr=log_z, block_lo_ptr=block_lo,
+                                      block_hi_ptr=block_hi, softplus_ptr=pos_term,
+                                      sigmoid_ptr=pos_weight, pos_keys_ptr=pos_keys,
+                                      WITH_KEYS=with_keys, **args)
+    return ForwardStats(log_z=log_z, pos_term=pos_term, pos_weight=pos_weight, row_max=row_max,
+                        exp_keys=exp_keys if with_keys else None,
+                        pos_keys=pos_keys if with_keys else None)
 
 
-def backward_grads(plan: ContrastPlan, anchors: Tensor, keys: Tensor, temperature: float,
-                   supcon: bool, chunk_size: int, dtype: torch.dtype, shift: Tensor,
-                   pos_coef: Tensor, log_z: Tensor,
-                   keys_grad: bool) -> tuple[Tensor, Optional[Tensor]]:
-    """See ``contrast_cpu.backward_grads``."""
+def backward_keys(plan: ContrastPlan, anchors: Tensor, keys: Tensor, temperature: float,
+                  supcon: bool, chunk_size: int, dtype: torch.dtype, shift: Tensor,
+                  pos_coef: Tensor, log_z: Tensor) -> Tensor:
+    """See ``contrast_cpu.backward_keys``."""
     args = _layout(plan, anchors, keys, temperature)
-    args.update(shift_ptr=shift.float().contiguous(), coef_ptr=pos_coef.float().contiguous(),
-                log_z_ptr=log_z.float().contiguous(), EXCLUDE_SAME=not supcon)
-    grad_a = torch.empty((plan.num_anchors, keys.shape[1]), dtype=torch.float32,
-                         device=keys.device)
-    kernels.grad_anchor_kernel[(triton.cdiv(plan.num_anchors, BLOCK_ANCHORS),)](
-        grad_ptr=grad_a, **args)
-    grad_k = None
-    if keys_grad:
-        grad_k = torch.zeros(keys.shape, dtype=torch.float32, device=keys.device)
-        kernels.grad_key_kernel[(triton.cdiv(plan.num_keys, BLOCK_KEYS),)](grad_ptr=grad_k, **args)
-    return grad_a / temperature, grad_k
+    grad_k = torch.zeros(keys.shape, dtype=torch.float32, device=keys.device)
+    kernels.grad_key_kernel[(triton.cdiv(plan.num_keys, BLOCK_KEYS),)](
+        shift_ptr=shift.float().contiguous(), coef_ptr=pos_coef.float().contiguous(),
+        log_z_ptr=log_z.float().contiguous(), grad_ptr=grad_k, EXCLUDE_SAME=not supcon, **args)
+    return grad_k
 
 
 def scatter_rows(bank: Tensor, feats: Tensor, dest: Tensor) -> None:

@@ -1,9 +1,12 @@
 """``supervised_contrast``: supervised contrastive loss of anchors against a labelled key set.
 
-Registered as ``torch.ops.cl_dense.supervised_contrast_forward`` / ``..._backward`` with a CPU
-kernel (chunked torch, ``contrast_cpu``), a CUDA kernel (Triton, ``contrast_triton``; the chunked
-torch code when Triton is missing), fake-tensor kernels and autograd, so it runs under
-``torch.compile``. Neither direction materialises the ``[A, M]`` similarity matrix.
+Registered as ``torch.ops.cl_dense.supervised_contrast_forward`` and
+``torch.ops.cl_dense.supervised_contrast_keys_backward`` with a CPU kernel (chunked torch,
+``contrast_cpu``), a CUDA kernel (Triton, ``contrast_triton``; the chunked torch code when Triton
+is missing), fake-tensor kernels and autograd, so it runs under ``torch.compile``. Neither
+direction materialises the ``[A, M]`` similarity matrix. The anchors' gradient is accumulated
+during the forward pass (one sweep over the keys); the keys' gradient, only when the keys require
+it, takes a second sweep in the backward.
 
 With ``s_ij = a_i . k_j / t``, ``c = t / t_b``, ``P_i`` the valid keys with label ``y_i`` (minus
 the anchor itself in self-contrast) and ``N_i`` the valid keys with another label:
@@ -22,7 +25,7 @@ import torch
 from torch import Tensor
 
 from . import contrast_cpu
-from .contrast_plan import ContrastPlan, build_plan
+from .contrast_plan import ContrastPlan, ForwardStats, build_plan
 from .triton_support import triton_backend
 from .validation import (bad_labels, check_features, check_labels, check_positive, check_same,
                          nonfinite, raise_on_flags)
@@ -87,65 +90,79 @@ def default_backend(anchors: Tensor) -> ModuleType:
 
 def contrast_forward(backend: ModuleType, anchors: Tensor, anchor_labels: Tensor, keys: Tensor,
                      key_labels: Tensor, temperature: float, base_temperature: float,
-                     denominator: str, ignore_index: int, self_contrast: bool,
-                     chunk_size: int) -> tuple[Tensor, Tensor, Tensor]:
-    """Validated forward with the passes of ``backend``: ``(loss, log_z [A], pos_weight [A])``."""
+                     denominator: str, ignore_index: int, self_contrast: bool, chunk_size: int,
+                     anchors_grad: bool) -> tuple[Tensor, Tensor, Tensor, Tensor]:
+    """Validated forward with the passes of ``backend``.
+
+    Returns ``(loss [], log_z [A], pos_weight [A], dloss/danchors [A, D] or [0, D])``: the
+    anchors' gradient comes out of the forward pass itself (the key sums it needs are
+    accumulated next to the logsumexp), so the backward only scales it; the statistics serve the
+    keys' backward.
+    """
     check_values(anchors, anchor_labels, keys, key_labels, ignore_index, self_contrast)
     dtype = compute_dtype(anchors.dtype)
     log_z = anchors.new_zeros(anchors.shape[0], dtype=dtype)
     pos_weight = torch.zeros_like(log_z)
+    anchor_grad = torch.zeros_like(anchors) if anchors_grad else anchors.new_zeros(
+        (0, anchors.shape[1]))
     plan = build_plan(anchor_labels, key_labels, ignore_index, self_contrast)
     if plan.num_anchors == 0:
-        return log_z.new_zeros(()), log_z, pos_weight
+        return log_z.new_zeros(()), log_z, pos_weight, anchor_grad
     supcon = denominator == 'supcon'
-    z, pos_term, weight = backend.forward_stats(
-        plan, anchors, keys, temperature, supcon, chunk_size, dtype)
-    per_anchor = pos_term / plan.num_pos
+    scale = temperature / base_temperature
+    stats = backend.forward_stats(plan, anchors, keys, temperature, supcon, chunk_size, dtype,
+                                  anchors_grad)
+    per_anchor = stats.pos_term / plan.num_pos
     if supcon:
-        per_anchor = z - per_anchor
-    loss = per_anchor.mean() * (temperature / base_temperature)
-    log_z[plan.anchor_index] = z
-    pos_weight[plan.anchor_index] = weight
-    return loss, log_z, pos_weight
+        per_anchor = stats.log_z - per_anchor
+    log_z[plan.anchor_index] = stats.log_z
+    pos_weight[plan.anchor_index] = stats.pos_weight
+    if anchors_grad:
+        rows = _anchor_gradient(plan, stats, scale, supcon) / temperature
+        anchor_grad.index_copy_(0, plan.anchor_index, rows.to(anchors.dtype))
+    return per_anchor.mean() * scale, log_z, pos_weight, anchor_grad
 
 
-def _backward_coefficients(plan: ContrastPlan, log_z: Tensor, pos_weight: Tensor, scale: float,
-                           supcon: bool) -> tuple[Tensor, Tensor]:
-    """``(shift [n], pos_coef [n])`` such that ``dL/ds_ij = exp(s_ij - shift_i)`` on the
-    denominator entries and the positives' part is set by ``pos_coef`` (see ``backward_grads``)."""
+def _coefficients(plan: ContrastPlan, log_z: Tensor, pos_weight: Tensor, scale: float,
+                  supcon: bool) -> tuple[Tensor, Tensor]:
+    """``(neg_coef [n], pos_coef [n])``: with ``c = scale``, ``dL/ds_ij`` is
+    ``neg_coef_i * exp(s_ij - log_z_i)`` on the denominator keys and, on the positives,
+    ``-pos_coef_i * sigmoid(log_z_i - s_ij)`` (contrastiveseg) or ``-pos_coef_i`` (supcon)."""
     n = plan.num_anchors
     pos_coef = scale / (n * plan.num_pos.to(log_z.dtype))
-    if supcon:
-        return log_z - torch.log(log_z.new_tensor(scale / n)), pos_coef
-    usable = torch.isfinite(log_z) & (pos_weight > 0)
-    shift = log_z - torch.log(pos_coef * pos_weight)
-    return torch.where(usable, shift, torch.full_like(shift, float('inf'))), pos_coef
+    neg_coef = torch.full_like(pos_coef, scale / n) if supcon else pos_coef * pos_weight
+    return neg_coef, pos_coef
 
 
-def contrast_backward(backend: ModuleType, grad: Tensor, anchors: Tensor, anchor_labels: Tensor,
-                      keys: Tensor, key_labels: Tensor, log_z: Tensor, pos_weight: Tensor,
-                      temperature: float, base_temperature: float, denominator: str,
-                      ignore_index: int, self_contrast: bool, chunk_size: int,
-                      keys_grad: bool) -> tuple[Tensor, Tensor]:
-    """Gradients with the passes of ``backend``: ``(grad_anchors [A, D], grad_keys)``."""
-    grad_anchors = torch.zeros_like(anchors)
-    grad_keys = torch.zeros_like(keys) if keys_grad else keys.new_zeros((0, keys.shape[1]))
+def _anchor_gradient(plan: ContrastPlan, stats: ForwardStats, scale: float,
+                     supcon: bool) -> Tensor:
+    """``t * dL/da_i = sum_j dL/ds_ij k_j`` from the forward's key sums, ``[n, D]``."""
+    neg_coef, pos_coef = _coefficients(plan, stats.log_z, stats.pos_weight, scale, supcon)
+    finite = torch.isfinite(stats.log_z)
+    weight = torch.where(finite, neg_coef * torch.exp(stats.row_max - stats.log_z),
+                         torch.zeros_like(neg_coef))
+    return weight.unsqueeze(1) * stats.exp_keys - pos_coef.unsqueeze(1) * stats.pos_keys
+
+
+def contrast_keys_backward(backend: ModuleType, grad: Tensor, anchors: Tensor,
+                           anchor_labels: Tensor, keys: Tensor, key_labels: Tensor,
+                           log_z: Tensor, pos_weight: Tensor, temperature: float,
+                           base_temperature: float, denominator: str, ignore_index: int,
+                           self_contrast: bool, chunk_size: int) -> Tensor:
+    """The keys' gradient ``grad * dL/dkeys`` (``[M, D]``), recomputing the similarities."""
     plan = build_plan(anchor_labels, key_labels, ignore_index, self_contrast)
     if plan.num_anchors == 0:
-        return grad_anchors, grad_keys
+        return torch.zeros_like(keys)
     supcon = denominator == 'supcon'
     z = log_z[plan.anchor_index]
-    shift, pos_coef = _backward_coefficients(plan, z, pos_weight[plan.anchor_index],
-                                             temperature / base_temperature, supcon)
+    neg_coef, pos_coef = _coefficients(plan, z, pos_weight[plan.anchor_index],
+                                       temperature / base_temperature, supcon)
+    usable = torch.isfinite(z) & (neg_coef > 0)
+    shift = torch.where(usable, z - torch.log(neg_coef), torch.full_like(z, float('inf')))
     dtype = compute_dtype(anchors.dtype)
-    rows_grad, keys_part = backend.backward_grads(
-        plan, anchors, keys, temperature, supcon, chunk_size, dtype, shift, pos_coef, z,
-        keys_grad)
-    g = grad.to(dtype)
-    grad_anchors.index_copy_(0, plan.anchor_index, (rows_grad * g).to(anchors.dtype))
-    if keys_grad:
-        grad_keys = (keys_part * g).to(keys.dtype)
-    return grad_anchors, grad_keys
+    grad_keys = backend.backward_keys(plan, anchors, keys, temperature, supcon, chunk_size,
+                                      dtype, shift, pos_coef, z)
+    return (grad_keys * grad.to(dtype)).to(keys.dtype)
 
 
 @torch.library.custom_op('cl_dense::supervised_contrast_forward', mutates_args=(),
@@ -153,61 +170,67 @@ def contrast_backward(backend: ModuleType, grad: Tensor, anchors: Tensor, anchor
 def supervised_contrast_forward(anchors: Tensor, anchor_labels: Tensor, keys: Tensor,
                                 key_labels: Tensor, temperature: float, base_temperature: float,
                                 denominator: str, ignore_index: int, self_contrast: bool,
-                                chunk_size: int) -> tuple[Tensor, Tensor, Tensor]:
-    """Returns ``(loss [], log_z [A], pos_weight [A])`` in the compute dtype; the last two are
-    per-anchor statistics kept for the backward."""
+                                chunk_size: int,
+                                anchors_grad: bool) -> tuple[Tensor, Tensor, Tensor, Tensor]:
+    """See ``contrast_forward``; the last three outputs are kept for the backward."""
     return contrast_forward(default_backend(anchors), anchors, anchor_labels, keys, key_labels,
                             temperature, base_temperature, denominator, ignore_index,
-                            self_contrast, chunk_size)
+                            self_contrast, chunk_size, anchors_grad)
 
 
 @supervised_contrast_forward.register_fake
 def _(anchors: Tensor, anchor_labels: Tensor, keys: Tensor, key_labels: Tensor,
       temperature: float, base_temperature: float, denominator: str, ignore_index: int,
-      self_contrast: bool, chunk_size: int) -> tuple[Tensor, Tensor, Tensor]:
+      self_contrast: bool, chunk_size: int,
+      anchors_grad: bool) -> tuple[Tensor, Tensor, Tensor, Tensor]:
     dtype = compute_dtype(anchors.dtype)
     stats = anchors.new_empty(anchors.shape[0], dtype=dtype)
-    return anchors.new_empty((), dtype=dtype), stats, torch.empty_like(stats)
+    anchor_grad = anchors.new_empty((anchors.shape[0] if anchors_grad else 0, anchors.shape[1]))
+    return anchors.new_empty((), dtype=dtype), stats, torch.empty_like(stats), anchor_grad
 
 
-@torch.library.custom_op('cl_dense::supervised_contrast_backward', mutates_args=(),
+@torch.library.custom_op('cl_dense::supervised_contrast_keys_backward', mutates_args=(),
                          device_types=('cpu', 'cuda'))
-def supervised_contrast_backward(grad: Tensor, anchors: Tensor, anchor_labels: Tensor,
-                                 keys: Tensor, key_labels: Tensor, log_z: Tensor,
-                                 pos_weight: Tensor, temperature: float, base_temperature: float,
-                                 denominator: str, ignore_index: int, self_contrast: bool,
-                                 chunk_size: int, keys_grad: bool) -> tuple[Tensor, Tensor]:
-    """Returns ``(grad_anchors [A, D], grad_keys [M, D] or [0, D] when not keys_grad)``."""
-    return contrast_backward(default_backend(anchors), grad, anchors, anchor_labels, keys,
-                             key_labels, log_z, pos_weight, temperature, base_temperature,
-                             denominator, ignore_index, self_contrast, chunk_size, keys_grad)
+def supervised_contrast_keys_backward(grad: Tensor, anchors: Tensor, anchor_labels: Tensor,
+                                      keys: Tensor, key_labels: Tensor, log_z: Tensor,
+                                      pos_weight: Tensor, temperature: float,
+                                      base_temperature: float, denominator: str,
+                                      ignore_index: int, self_contrast: bool,
+                                      chunk_size: int) -> Tensor:
+    """See ``contrast_keys_backward``."""
+    return contrast_keys_backward(default_backend(anchors), grad, anchors, anchor_labels, keys,
+                                  key_labels, log_z, pos_weight, temperature, base_temperature,
+                                  denominator, ignore_index, self_contrast, chunk_size)
 
 
-@supervised_contrast_backward.register_fake
+@supervised_contrast_keys_backward.register_fake
 def _(grad: Tensor, anchors: Tensor, anchor_labels: Tensor, keys: Tensor, key_labels: Tensor,
       log_z: Tensor, pos_weight: Tensor, temperature: float, base_temperature: float,
-      denominator: str, ignore_index: int, self_contrast: bool, chunk_size: int,
-      keys_grad: bool) -> tuple[Tensor, Tensor]:
-    rows = keys.shape[0] if keys_grad else 0
-    return torch.empty_like(anchors), keys.new_empty((rows, keys.shape[1]))
+      denominator: str, ignore_index: int, self_contrast: bool, chunk_size: int) -> Tensor:
+    return torch.empty_like(keys)
 
 
 def _setup_context(ctx, inputs: tuple, output: tuple) -> None:
     anchors, anchor_labels, keys, key_labels, *options = inputs
-    _, log_z, pos_weight = output
-    ctx.save_for_backward(anchors, anchor_labels, keys, key_labels, log_z, pos_weight)
-    ctx.options = options
-    ctx.mark_non_differentiable(log_z, pos_weight)
+    _, log_z, pos_weight, anchor_grad = output
+    ctx.save_for_backward(anchors, anchor_labels, keys, key_labels, log_z, pos_weight,
+                          anchor_grad)
+    ctx.options = options[:-1]
+    ctx.mark_non_differentiable(log_z, pos_weight, anchor_grad)
 
 
 def _autograd_backward(ctx, grad_loss: Tensor, *_unused: Tensor) -> tuple:
-    anchors, anchor_labels, keys, key_labels, log_z, pos_weight = ctx.saved_tensors
-    keys_grad = ctx.needs_input_grad[2]
-    grad_anchors, grad_keys = torch.ops.cl_dense.supervised_contrast_backward(
-        grad_loss, anchors, anchor_labels, keys, key_labels, log_z, pos_weight, *ctx.options,
-        keys_grad)
-    return (grad_anchors if ctx.needs_input_grad[0] else None, None,
-            grad_keys if keys_grad else None, None) + (None,) * len(ctx.options)
+    anchors, anchor_labels, keys, key_labels, log_z, pos_weight, anchor_grad = ctx.saved_tensors
+    grad_anchors = grad_keys = None
+    if ctx.needs_input_grad[0]:
+        if anchor_grad.shape != anchors.shape:
+            raise RuntimeError('supervised_contrast_forward was called with anchors_grad=False '
+                               'but the anchors need a gradient')
+        grad_anchors = anchor_grad * grad_loss.to(anchor_grad.dtype)
+    if ctx.needs_input_grad[2]:
+        grad_keys = torch.ops.cl_dense.supervised_contrast_keys_backward(
+            grad_loss, anchors, anchor_labels, keys, key_labels, log_z, pos_weight, *ctx.options)
+    return (grad_anchors, None, grad_keys, None) + (None,) * (len(ctx.options) + 1)
 
 
 supervised_contrast_forward.register_autograd(_autograd_backward, setup_context=_setup_context)
@@ -246,7 +269,8 @@ def supervised_contrast(anchors: Tensor, anchor_labels: Tensor, keys: Optional[T
     base_temperature = temperature if base_temperature is None else base_temperature
     check_arguments(anchors, anchor_labels, keys, key_labels, temperature, base_temperature,
                     denominator, self_contrast, chunk_size)
-    loss, _, _ = torch.ops.cl_dense.supervised_contrast_forward(
+    anchors_grad = anchors.requires_grad and torch.is_grad_enabled()
+    loss = torch.ops.cl_dense.supervised_contrast_forward(
         anchors, anchor_labels, keys, key_labels, float(temperature), float(base_temperature),
-        denominator, int(ignore_index), bool(self_contrast), int(chunk_size))
+        denominator, int(ignore_index), bool(self_contrast), int(chunk_size), anchors_grad)[0]
     return loss

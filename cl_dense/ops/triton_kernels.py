@@ -50,11 +50,21 @@ def _masks(rows, cols, n, m, a_lab, self_p, k_lab_ptr, EXCLUDE_SAME: tl.constexp
 
 
 @triton.jit
+def _store_rows(ptr, rows, n, D, values, BLOCK_D: tl.constexpr):
+    """Store ``values [BLOCK_A, BLOCK_D]`` as rows ``rows`` of a ``[n, D]`` tensor."""
+    dims = tl.arange(0, BLOCK_D)
+    tl.store(ptr + rows[:, None] * D + dims[None, :], values,
+             mask=(rows[:, None] < n) & (dims[None, :] < D))
+
+
+@triton.jit
 def denominator_kernel(a_ptr, a_lab_ptr, self_ptr, keys_ptr, order_ptr, k_lab_ptr, log_z_ptr,
-                       pos_sum_ptr, n, m, D, EXCLUDE_SAME: tl.constexpr, BLOCK_A: tl.constexpr,
-                       BLOCK_K: tl.constexpr, BLOCK_D: tl.constexpr):
-    """``log_z[i] = LSE`` of ``s_ij`` over the denominator keys (online over key tiles) and
-    ``pos_sum[i] = sum_p s_ip`` over the positives."""
+                       row_max_ptr, pos_sum_ptr, exp_keys_ptr, pos_keys_ptr, n, m, D,
+                       EXCLUDE_SAME: tl.constexpr, WITH_KEYS: tl.constexpr,
+                       BLOCK_A: tl.constexpr, BLOCK_K: tl.constexpr, BLOCK_D: tl.constexpr):
+    """Online over key tiles, per anchor: ``log_z = LSE`` of ``s`` over the denominator keys,
+    its final shift ``row_max``, ``pos_sum = sum_p s_ip`` and, with ``WITH_KEYS``,
+    ``exp_keys = sum_j exp(s_ij - row_max) k_j`` (denominator) and ``pos_keys = sum_p k_p``."""
     rows = tl.program_id(0) * BLOCK_A + tl.arange(0, BLOCK_A)
     a = _anchor_tile(a_ptr, rows, n, D, BLOCK_D)
     a_lab = tl.load(a_lab_ptr + rows, mask=rows < n, other=-2)
@@ -62,6 +72,8 @@ def denominator_kernel(a_ptr, a_lab_ptr, self_ptr, keys_ptr, order_ptr, k_lab_pt
     run_max = tl.full([BLOCK_A], float('-inf'), tl.float32)
     run_sum = tl.zeros([BLOCK_A], tl.float32)
     pos_sum = tl.zeros([BLOCK_A], tl.float32)
+    exp_keys = tl.zeros([BLOCK_A, BLOCK_D], tl.float32)
+    pos_keys = tl.zeros([BLOCK_A, BLOCK_D], tl.float32)
     for start in range(0, m, BLOCK_K):
         cols = start + tl.arange(0, BLOCK_K)
         k = _key_tile(keys_ptr, order_ptr, cols, m, D, BLOCK_D)
@@ -71,18 +83,29 @@ def denominator_kernel(a_ptr, a_lab_ptr, self_ptr, keys_ptr, order_ptr, k_lab_pt
         s = tl.where(denominator, s, float('-inf'))
         new_max = tl.maximum(run_max, tl.max(s, axis=1))
         shift = tl.where(new_max == float('-inf'), 0.0, new_max)
-        run_sum = run_sum * tl.exp(run_max - shift) + tl.sum(tl.exp(s - shift[:, None]), axis=1)
+        rescale = tl.exp(run_max - shift)
+        e = tl.exp(s - shift[:, None])
+        run_sum = run_sum * rescale + tl.sum(e, axis=1)
         run_max = new_max
+        if WITH_KEYS:
+            exp_keys = exp_keys * rescale[:, None] + tl.dot(e, k, input_precision='ieee')
+            pos_keys += tl.dot(positive.to(tl.float32), k, input_precision='ieee')
     shift = tl.where(run_max == float('-inf'), 0.0, run_max)
     tl.store(log_z_ptr + rows, tl.log(run_sum) + shift, mask=rows < n)
+    tl.store(row_max_ptr + rows, shift, mask=rows < n)
     tl.store(pos_sum_ptr + rows, pos_sum, mask=rows < n)
+    if WITH_KEYS:
+        _store_rows(exp_keys_ptr, rows, n, D, exp_keys, BLOCK_D)
+        _store_rows(pos_keys_ptr, rows, n, D, pos_keys, BLOCK_D)
 
 
 @triton.jit
 def positive_kernel(a_ptr, a_lab_ptr, self_ptr, keys_ptr, order_ptr, k_lab_ptr, log_z_ptr,
-                    block_lo_ptr, block_hi_ptr, softplus_ptr, sigmoid_ptr, n, m, D,
-                    BLOCK_A: tl.constexpr, BLOCK_K: tl.constexpr, BLOCK_D: tl.constexpr):
-    """contrastiveseg positives: ``sum_p softplus(log_z_i - s_ip)`` and ``sum_p sigmoid(...)``.
+                    block_lo_ptr, block_hi_ptr, softplus_ptr, sigmoid_ptr, pos_keys_ptr, n, m, D,
+                    WITH_KEYS: tl.constexpr, BLOCK_A: tl.constexpr, BLOCK_K: tl.constexpr,
+                    BLOCK_D: tl.constexpr):
+    """contrastiveseg positives, ``gap = log_z_i - s_ip``: ``sum_p softplus(gap)``,
+    ``sum_p sigmoid(gap)`` and, with ``WITH_KEYS``, ``pos_keys = sum_p sigmoid(gap) k_p``.
 
     Only the key positions ``[block_lo, block_hi)`` of the block's classes are visited.
     """
@@ -94,6 +117,7 @@ def positive_kernel(a_ptr, a_lab_ptr, self_ptr, keys_ptr, order_ptr, k_lab_ptr, 
     log_z = tl.load(log_z_ptr + rows, mask=rows < n, other=0.0)
     softplus = tl.zeros([BLOCK_A], tl.float32)
     sigmoid = tl.zeros([BLOCK_A], tl.float32)
+    pos_keys = tl.zeros([BLOCK_A, BLOCK_D], tl.float32)
     for start in range(tl.load(block_lo_ptr + block), tl.load(block_hi_ptr + block), BLOCK_K):
         cols = start + tl.arange(0, BLOCK_K)
         k = _key_tile(keys_ptr, order_ptr, cols, m, D, BLOCK_D)
@@ -101,9 +125,14 @@ def positive_kernel(a_ptr, a_lab_ptr, self_ptr, keys_ptr, order_ptr, k_lab_ptr, 
         _, positive = _masks(rows, cols, n, m, a_lab, self_p, k_lab_ptr, True)
         gap = tl.where(positive, log_z[:, None] - s, float('-inf'))
         softplus += tl.sum(tl.maximum(gap, 0.0) + tl.log(1.0 + tl.exp(-tl.abs(gap))), axis=1)
-        sigmoid += tl.sum(1.0 / (1.0 + tl.exp(-gap)), axis=1)
+        weight = 1.0 / (1.0 + tl.exp(-gap))
+        sigmoid += tl.sum(weight, axis=1)
+        if WITH_KEYS:
+            pos_keys += tl.dot(weight, k, input_precision='ieee')
     tl.store(softplus_ptr + rows, softplus, mask=rows < n)
     tl.store(sigmoid_ptr + rows, sigmoid, mask=rows < n)
+    if WITH_KEYS:
+        _store_rows(pos_keys_ptr, rows, n, D, pos_keys, BLOCK_D)
 
 
 @triton.jit
@@ -115,31 +144,6 @@ def _weights(s, denominator, positive, shift, pos_coef, log_z, EXCLUDE_SAME: tl.
     else:
         w -= tl.where(positive, pos_coef[:, None], 0.0)
     return w
-
-
-@triton.jit
-def grad_anchor_kernel(a_ptr, a_lab_ptr, self_ptr, keys_ptr, order_ptr, k_lab_ptr, shift_ptr,
-                       coef_ptr, log_z_ptr, grad_ptr, n, m, D, EXCLUDE_SAME: tl.constexpr,
-                       BLOCK_A: tl.constexpr, BLOCK_K: tl.constexpr, BLOCK_D: tl.constexpr):
-    """``grad[i] = sum_j W_ij k_j`` for a block of anchors, ``[BLOCK_A, D]``."""
-    rows = tl.program_id(0) * BLOCK_A + tl.arange(0, BLOCK_A)
-    a = _anchor_tile(a_ptr, rows, n, D, BLOCK_D)
-    a_lab = tl.load(a_lab_ptr + rows, mask=rows < n, other=-2)
-    self_p = tl.load(self_ptr + rows, mask=rows < n, other=-1)
-    shift = tl.load(shift_ptr + rows, mask=rows < n, other=float('inf'))
-    coef = tl.load(coef_ptr + rows, mask=rows < n, other=0.0)
-    log_z = tl.load(log_z_ptr + rows, mask=rows < n, other=0.0)
-    acc = tl.zeros([BLOCK_A, BLOCK_D], tl.float32)
-    for start in range(0, m, BLOCK_K):
-        cols = start + tl.arange(0, BLOCK_K)
-        k = _key_tile(keys_ptr, order_ptr, cols, m, D, BLOCK_D)
-        s = tl.dot(a, tl.trans(k), input_precision='ieee')
-        denominator, positive = _masks(rows, cols, n, m, a_lab, self_p, k_lab_ptr, EXCLUDE_SAME)
-        w = _weights(s, denominator, positive, shift, coef, log_z, EXCLUDE_SAME)
-        acc += tl.dot(w, k, input_precision='ieee')
-    dims = tl.arange(0, BLOCK_D)
-    tl.store(grad_ptr + rows[:, None] * D + dims[None, :], acc,
-             mask=(rows[:, None] < n) & (dims[None, :] < D))
 
 
 @triton.jit

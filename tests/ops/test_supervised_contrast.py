@@ -155,6 +155,18 @@ def test_negative_free_anchor_is_zero_not_nan():
     assert all(torch.isfinite(g).all() for g in grads)
 
 
+def test_keys_only_gradient_and_no_grad_mode():
+    a, al, k, kl = make_case(14, 9, 25, 4, 3, 3)
+    k.requires_grad_()
+    supervised_contrast(a, al, k, kl, 0.1, denominator='supcon', chunk_size=4).backward()
+    k64 = k.detach().double().requires_grad_()
+    supervised_contrast_reference(a.double(), al, k64, kl, 0.1, denominator='supcon').backward()
+    torch.testing.assert_close(k.grad.double(), k64.grad, rtol=1e-5, atol=1e-7)
+    with torch.no_grad():
+        value = supervised_contrast(a.requires_grad_(), al, k, kl, 0.1)
+    assert not value.requires_grad and a.grad is None
+
+
 def test_keys_without_grad_get_none():
     a, al, k, kl = make_case(2, 8, 20, 4, 2, 2)
     a.requires_grad_()
@@ -189,7 +201,7 @@ def test_loss_is_the_anchor_mean_of_per_anchor_losses():
 def test_opcheck_registrations():
     a, al, k, kl = make_case(8, 9, 17, 4, 3, 3)
     args = (a.requires_grad_(), al, k.requires_grad_(), kl, 0.1, 0.07, 'contrastiveseg', IGNORE,
-            False, 5)
+            False, 5, True)
     torch.library.opcheck(torch.ops.cl_dense.supervised_contrast_forward.default, args)
 
 

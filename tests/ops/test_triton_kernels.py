@@ -35,7 +35,7 @@ def _contrast_case(name: str) -> dict:
 
     from cl_dense.ops import contrast_triton
     from cl_dense.ops.reference import supervised_contrast_reference
-    from cl_dense.ops.supervised_contrast import contrast_backward, contrast_forward
+    from cl_dense.ops.supervised_contrast import contrast_forward, contrast_keys_backward
 
     num_a, num_k, dim, a_classes, k_classes, denominator, self_contrast, keys_sorted = \
         CONTRAST_CASES[name]
@@ -53,21 +53,19 @@ def _contrast_case(name: str) -> dict:
         else:
             key_labels[1] = IGNORE
     options = (0.1, 0.07, denominator, IGNORE, self_contrast, 8)
-    loss, log_z, pos_weight = contrast_forward(contrast_triton, anchors, anchor_labels, keys,
-                                               key_labels, *options)
-    grad_a, grad_k = contrast_backward(contrast_triton, torch.tensor(1.0), anchors, anchor_labels,
-                                       keys, key_labels, log_z, pos_weight, *options,
-                                       not self_contrast)
+    loss, log_z, pos_weight, grad_a = contrast_forward(contrast_triton, anchors, anchor_labels,
+                                                       keys, key_labels, *options, True)
+    grad_k = contrast_keys_backward(contrast_triton, torch.tensor(1.0), anchors, anchor_labels,
+                                    keys, key_labels, log_z, pos_weight, *options)
     a64 = anchors.double().requires_grad_()
     k64 = a64 if self_contrast else keys.double().requires_grad_()
     ref = supervised_contrast_reference(a64, anchor_labels, k64, key_labels, 0.1, 0.07,
                                         denominator, IGNORE, self_contrast)
-    ref_a, ref_k = torch.autograd.grad(ref, [a64, k64], allow_unused=True) if not self_contrast \
-        else (torch.autograd.grad(ref, [a64])[0], None)
-    if self_contrast:  # the op's two inputs are one tensor: autograd adds both gradients
-        grad_a = grad_a + contrast_backward(contrast_triton, torch.tensor(1.0), anchors,
-                                            anchor_labels, keys, key_labels, log_z, pos_weight,
-                                            *options, True)[1]
+    if self_contrast:  # one tensor in both roles: autograd adds the two gradients
+        ref_a, ref_k = torch.autograd.grad(ref, [a64])[0], None
+        grad_a = grad_a + grad_k
+    else:
+        ref_a, ref_k = torch.autograd.grad(ref, [a64, k64])
     return dict(loss=(loss.item(), ref.item()), grad_a=_rel_err(grad_a, ref_a),
                 grad_k=0.0 if ref_k is None else _rel_err(grad_k, ref_k))
 
