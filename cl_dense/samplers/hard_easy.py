@@ -10,8 +10,9 @@ Rule (Wang et al., ICCV 2021), applied to pixels at embedding resolution:
   one side is short.
 
 Every candidate pair therefore yields exactly ``n_view`` anchors. The whole batch is handled with a
-few tensor operations and one host synchronisation (to read ``n_view``); there is no Python loop
-over images or classes.
+few tensor operations and a fixed number of host synchronisations (the label check, ``n_view`` and
+two data-dependent sizes), whatever the number of images and classes; there is no Python loop over
+images or classes.
 """
 from typing import Optional, Tuple
 
@@ -91,7 +92,8 @@ def sample_hard_easy_anchors(labels: Tensor, preds: Optional[Tensor], num_classe
 
     Returns:
         index: [A] long, flat indices into the ``N * P`` pixels, grouped by (image, class, hard
-            before easy); A = candidate pairs x n_view, 0 when no pair qualifies.
+            before easy); A = candidate pairs x n_view, 0 when no pair qualifies (or when there
+            are more candidate pairs than ``max_samples``, which makes ``n_view`` 0).
         anchor_labels: [A] long, their classes.
     """
     if labels.dim() != 2:
@@ -112,9 +114,8 @@ def sample_hard_easy_anchors(labels: Tensor, preds: Optional[Tensor], num_classe
     candidate = counts > max_views
     total = int(candidate.sum())
     n_view = min(max_samples // total, max_views) if total else 0
-    empty = flat.new_zeros(0)
     if n_view == 0:
-        return empty, empty
+        return flat.new_zeros(0), flat.new_zeros(0)
     hard = torch.zeros_like(valid) if preds is None else valid & (preds.reshape(-1) != flat)
     num_hard = torch.bincount(pair[hard], minlength=num_pairs)
     keep_hard, keep_easy = hard_easy_quota(num_hard, counts - num_hard, n_view)
