@@ -13,8 +13,8 @@ from torch import Tensor
 from .validation import bad_labels, check_same, nonfinite, raise_on_flags
 
 
-def _check_dense(embeddings: Tensor, labels: Tensor, num_classes: int, ignore_index: int) -> None:
-    """``embeddings [B, D, H, W]`` float and ``labels [B, H, W]`` int64 in range, finite."""
+def _check_shapes(embeddings: Tensor, labels: Tensor) -> None:
+    """``embeddings [B, D, H, W]`` floating and ``labels [B, H, W]`` int64 on one device."""
     if embeddings.dim() != 4 or not embeddings.is_floating_point():
         raise ValueError(f'embeddings must be a floating [B, D, H, W] tensor, got '
                          f'{embeddings.dtype} {tuple(embeddings.shape)}')
@@ -23,19 +23,33 @@ def _check_dense(embeddings: Tensor, labels: Tensor, num_classes: int, ignore_in
         raise ValueError(f'labels must be int64 [{batch}, {height}, {width}] (the embedding '
                          f'resolution), got {labels.dtype} {tuple(labels.shape)}')
     check_same('device', embeddings=embeddings, labels=labels)
-    raise_on_flags({
-        'embeddings contain NaN or infinite values': nonfinite(embeddings),
-        f'labels must be in [0, {num_classes}) or ignore_index={ignore_index}':
-            bad_labels(labels, ignore_index, num_classes),
-    })
+
+
+def _label_check(labels: Tensor, num_classes: int, ignore_index: int) -> dict[str, Tensor]:
+    return {f'labels must be in [0, {num_classes}) or ignore_index={ignore_index}':
+            bad_labels(labels, ignore_index, num_classes)}
+
+
+def _finite_check(used: Tensor) -> dict[str, Tensor]:
+    """Finiteness of what was computed from the embeddings: checking the (small) results instead
+    of the whole input saves a pass over ``[B, D, H, W]``; a NaN or infinity in a pixel that is
+    used always reaches them."""
+    return {'embeddings contain NaN or infinite values': nonfinite(used)}
+
+
+def _class_or_ignored(labels: Tensor, num_classes: int, ignore_index: int) -> Tensor:
+    """``[B, H * W]``: the label, or ``C`` for ignored (and out-of-range) pixels."""
+    flat = labels.reshape(labels.shape[0], -1)
+    return torch.where((flat != ignore_index) & (flat >= 0) & (flat < num_classes), flat,
+                       num_classes)
 
 
 def region_groups(labels: Tensor, num_classes: int, ignore_index: int) -> Tensor:
     """Flat group id ``b * C + label`` per pixel, ``B * C`` for ignored pixels: ``[B, H * W]``."""
-    batch = labels.shape[0]
-    flat = labels.reshape(batch, -1)
-    image = torch.arange(batch, device=labels.device).unsqueeze(1)
-    return torch.where(flat != ignore_index, image * num_classes + flat, batch * num_classes)
+    local = _class_or_ignored(labels, num_classes, ignore_index)
+    image = torch.arange(labels.shape[0], device=labels.device).unsqueeze(1)
+    return torch.where(local < num_classes, image * num_classes + local,
+                       labels.shape[0] * num_classes)
 
 
 def region_means(embeddings: Tensor, labels: Tensor, num_classes: int,
@@ -50,14 +64,14 @@ def region_means(embeddings: Tensor, labels: Tensor, num_classes: int,
         ``means [R, D]`` (L2-normalised, float32 for half inputs), ``labels [R]``,
         ``image_index [R]``, ordered by image then class.
     """
-    _check_dense(embeddings, labels, num_classes, ignore_index)
+    _check_shapes(embeddings, labels)
     batch, dim = embeddings.shape[:2]
     dtype = torch.float64 if embeddings.dtype == torch.float64 else torch.float32
-    flat = labels.reshape(batch, -1)
-    local = torch.where(flat != ignore_index, flat, num_classes)
-    one_hot = embeddings.new_zeros((batch, flat.shape[1], num_classes + 1), dtype=dtype)
+    local = _class_or_ignored(labels, num_classes, ignore_index)
+    one_hot = embeddings.new_zeros((batch, local.shape[1], num_classes + 1), dtype=dtype)
     one_hot.scatter_(2, local.unsqueeze(2), 1.0)
     sums = torch.bmm(embeddings.reshape(batch, dim, -1).to(dtype), one_hot[..., :num_classes])
+    raise_on_flags({**_label_check(labels, num_classes, ignore_index), **_finite_check(sums)})
     present = one_hot[..., :num_classes].sum(1).reshape(-1) > 0
     ids = present.nonzero().squeeze(1)
     means = sums.transpose(1, 2).reshape(-1, dim)[ids]
@@ -77,6 +91,9 @@ def sample_pixel_indices(labels: Tensor, k: int, num_classes: int, ignore_index:
     """
     if k < 1:
         raise ValueError(f'k must be >= 1, got {k}')
+    if labels.dim() != 3 or labels.dtype != torch.int64:
+        raise ValueError(f'labels must be int64 [B, H, W], got {labels.dtype} {tuple(labels.shape)}')
+    raise_on_flags(_label_check(labels, num_classes, ignore_index))
     groups = region_groups(labels, num_classes, ignore_index).reshape(-1)
     # Sort by group, then by a random key in [0, 0.5) (never rounds up to the next group).
     noise = torch.rand(groups.shape, generator=generator, device=labels.device,
@@ -104,10 +121,11 @@ def sample_pixels_per_region(embeddings: Tensor, labels: Tensor, k: int, num_cla
         ``feats [N, D]`` (input dtype), ``labels [N]``, ``image_index [N]``, grouped by image
         then class (see ``sample_pixel_indices``).
     """
-    _check_dense(embeddings, labels, num_classes, ignore_index)
+    _check_shapes(embeddings, labels)
     index = sample_pixel_indices(labels, k, num_classes, ignore_index, generator)
     batch, dim, height, width = embeddings.shape
     pixels = height * width
     image = index // pixels
     feats = embeddings.reshape(batch, dim, pixels)[image, :, index % pixels]
+    raise_on_flags(_finite_check(feats))
     return feats, labels.reshape(-1)[index], image
