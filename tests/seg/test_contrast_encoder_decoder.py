@@ -165,3 +165,14 @@ def test_bf16_autocast_training_step_is_finite():
     assert torch.isfinite(losses['loss_contrast']) and losses['loss_contrast'].item() > 0
     total.backward()
     assert all(torch.isfinite(p.grad).all() for p in model.parameters() if p.grad is not None)
+
+
+def test_projection_head_reads_neck_levels_when_there_is_a_neck():
+    cfg = tiny_model_cfg(contrast_loss=IN_BATCH, warmup=0)
+    cfg['neck'] = dict(type='FPN', in_channels=[8, 16, 32, 64], out_channels=16, num_outs=4)
+    cfg['decode_head'].update(in_channels=16)
+    cfg['contrast_head'].update(in_channels=[16, 16], in_index=[0, 3])
+    model = _build(cfg)
+    model.train()
+    losses = model.loss(*fake_batch())
+    assert losses['loss_contrast'].item() > 0
