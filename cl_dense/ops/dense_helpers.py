@@ -92,7 +92,8 @@ def sample_pixel_indices(labels: Tensor, k: int, num_classes: int, ignore_index:
     if k < 1:
         raise ValueError(f'k must be >= 1, got {k}')
     if labels.dim() != 3 or labels.dtype != torch.int64:
-        raise ValueError(f'labels must be int64 [B, H, W], got {labels.dtype} {tuple(labels.shape)}')
+        raise ValueError(f'labels must be int64 [B, H, W], got {labels.dtype} '
+                         f'{tuple(labels.shape)}')
     raise_on_flags(_label_check(labels, num_classes, ignore_index))
     groups = region_groups(labels, num_classes, ignore_index).reshape(-1)
     # Sort by group, then by a random key in [0, 0.5) (never rounds up to the next group).

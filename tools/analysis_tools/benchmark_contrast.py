@@ -167,7 +167,8 @@ def bench_push(repeats: int) -> dict:
         results[name] = timed(
             lambda: step(segments, pixels, embeddings, labels, 10, generator), repeats)
     return dict(batch=tuple(embeddings.shape), vectorised_s=results['vectorised'],
-                loop_s=results['loop'], push_speedup_vs_loop=results['loop'] / results['vectorised'])
+                loop_s=results['loop'],
+                push_speedup_vs_loop=results['loop'] / results['vectorised'])
 
 
 def verdict(name: str, value: float) -> str:
@@ -189,7 +190,8 @@ def print_table(rows: list[dict], push: dict) -> None:
     full = rows[-1]
     print(f"\ntargets at {full['scale']}: speedup vs dense {full['speedup_vs_dense']:.2f}x >= 3 "
           f"{verdict('speedup_vs_dense', full['speedup_vs_dense'])}; time vs matmul "
-          f"{full['time_vs_matmul']:.2f}x <= 4 {verdict('time_vs_matmul', full['time_vs_matmul'])}; "
+          f"{full['time_vs_matmul']:.2f}x <= 4 "
+          f"{verdict('time_vs_matmul', full['time_vs_matmul'])}; "
           f"peak memory vs dense {full['memory_vs_dense']:.4f} <= 0.05 "
           f"{verdict('memory_vs_dense', full['memory_vs_dense'])}")
     print(f"push {push['batch']}: vectorised {push['vectorised_s'] * 1e3:.1f} ms, loop "
