@@ -72,8 +72,10 @@ def pixels_at_embedding_size(embeddings: Tensor, seg_labels: Tensor,
     if seg_labels.shape[0] != num or (seg_logits is not None and seg_logits.shape[0] != num):
         raise ValueError(f'batch sizes differ: embeddings {num}, seg_labels {seg_labels.shape[0]}'
                          + ('' if seg_logits is None else f', seg_logits {seg_logits.shape[0]}'))
-    if not bool(torch.isfinite(embeddings).all()):
+    embeddings = embeddings.float()
+    # One reduction: the sum of L2-normalised rows is finite unless an entry is NaN or Inf.
+    if not bool(torch.isfinite(embeddings.sum())):
         raise ValueError('embeddings contain NaN or Inf')
     size = (height, width)
     preds = None if seg_logits is None else predictions_at(seg_logits, size)
-    return embeddings.float(), labels_at(seg_labels, size), preds
+    return embeddings, labels_at(seg_labels, size), preds
