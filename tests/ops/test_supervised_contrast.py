@@ -75,6 +75,15 @@ def test_matches_reference(case, denominator, chunk_size):
 
 
 @pytest.mark.parametrize('denominator', ['contrastiveseg', 'supcon'])
+@pytest.mark.parametrize('chunk_size', [8, 16, 48, 7, 20])
+def test_chunks_that_do_and_do_not_divide_the_keys(denominator, chunk_size):
+    """48 valid keys (none ignored): chunks 8, 16, 48 divide them, 7 and 20 leave a remainder."""
+    a, al, k, kl = make_case(chunk_size, 24, 48, 8, 4, 4, ignore_rate=0.0)
+    assert_matches_reference(a, al, k, kl, temperature=0.1, denominator=denominator,
+                             chunk_size=chunk_size)
+
+
+@pytest.mark.parametrize('denominator', ['contrastiveseg', 'supcon'])
 @pytest.mark.parametrize('chunk_size', [1, 5, 8, 64])
 def test_self_contrast_matches_reference(denominator, chunk_size):
     a, al, _, _ = make_case(chunk_size, 40, 0, 8, 5, 5)
