@@ -62,5 +62,5 @@ class PixelContrastLoss(PixelContrastBase):
         """
         batch = self.sample(embeddings, seg_labels, seg_logits, generator)
         loss = self.self_contrast(batch.anchors, batch.anchor_labels)
-        return {self.loss_name: self.loss_weight * loss,
-                f'{self.prefix}_anchors': batch.anchors.new_tensor(float(batch.anchor_labels.numel()))}
+        count = batch.anchors.new_tensor(float(batch.anchor_labels.numel()))
+        return {self.loss_name: self.loss_weight * loss, f'{self.prefix}_anchors': count}

@@ -4,7 +4,7 @@ The root registry is the parent of mmseg's and mmdet's ``MODELS``, so a loss reg
 found from both kinds of config (``dict(type='PixelContrastLoss', ...)``). Without mmengine the
 decorator leaves the class unchanged, so ``cl_dense.losses`` works with torch alone.
 """
-from typing import Type, TypeVar
+from typing import TypeVar
 
 try:
     from mmengine.registry import MODELS

@@ -1,14 +1,16 @@
 """Semi-hard mining of memory-bank keys for pixel contrast.
 
 Wang et al. (ICCV 2021) describe, without releasing code, contrasting anchors against keys that are
-hard but not the very hardest: take the top ``candidate_ratio`` (10 %) of the negatives by similarity
-(nearest) and of the positives by dissimilarity (farthest), then draw ``num_negatives`` /
+hard but not the very hardest: take the top ``candidate_ratio`` (10 %) of the negatives by
+similarity (nearest) and of the positives by dissimilarity (farthest), then draw ``num_negatives`` /
 ``num_positives`` of them at random.
 
 Here the mined set is shared by the anchors of one class (so that one contrast call per class
 suffices): a negative key's hardness for class c is its highest similarity to any class-c anchor of
 the batch, a positive key's hardness its lowest similarity to any of them (the worst case over the
-class's anchors). Everything is computed for all classes at once on a ``[C, M]`` score table.
+class's anchors). Everything is computed for all classes at once on a ``[C, M]`` score table. With
+the memory defaults (one anchor per image and class) a class has as many anchors as images per
+GPU, so the shared set is close to the paper's per-anchor sets.
 """
 import math
 from typing import Optional, Tuple
@@ -19,7 +21,7 @@ from torch import Tensor
 
 def random_pick_from_top(hardness: Tensor, eligible: Tensor, candidate_ratio: float, num: int,
                          generator: Optional[torch.Generator] = None) -> Tuple[Tensor, Tensor]:
-    """Per row, draw ``num`` columns at random among the hardest ``candidate_ratio`` of the eligible.
+    """Per row, draw ``num`` random columns among the hardest ``candidate_ratio`` of the eligible.
 
     Args:
         hardness: [R, M] float, larger is harder.

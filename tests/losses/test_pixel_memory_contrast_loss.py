@@ -29,7 +29,7 @@ def _loss(**kwargs):
 
 
 def _anchors(emb, labels, logits, seed, max_samples=40, max_views=2):
-    """The anchors the loss draws first with ``Generator().manual_seed(seed)``, and that generator."""
+    """Anchors the loss draws first with ``Generator().manual_seed(seed)``, and the generator."""
     gen = torch.Generator().manual_seed(seed)
     dense, dense_labels, preds = pixels_at_embedding_size(emb, labels, logits)
     num = dense.shape[0]

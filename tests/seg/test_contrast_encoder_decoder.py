@@ -102,7 +102,8 @@ def test_decode_logits_reach_the_loss_detached(monkeypatch):
     monkeypatch.setattr(model.contrast_loss, 'forward', spy)
     inputs, samples = fake_batch()
     model.loss(inputs, samples)
-    assert seen['seg_logits'].shape == (2, NUM_CLASSES, 4, 4) and not seen['seg_logits'].requires_grad
+    assert seen['seg_logits'].shape == (2, NUM_CLASSES, 4, 4)
+    assert not seen['seg_logits'].requires_grad
     assert seen['embeddings'].shape == (2, 16, 8, 8)  # level 0: stride 4
     assert seen['seg_labels'].shape == (2, 1, 32, 32)
     assert model.contrast_loss.num_classes == NUM_CLASSES
@@ -124,8 +125,12 @@ def test_head_with_its_own_loss_keeps_it_and_samples_without_predictions(monkeyp
     model.train()
     seen = []
     original = model.contrast_loss.forward
-    monkeypatch.setattr(model.contrast_loss, 'forward',
-                        lambda e, l, s=None, generator=None: seen.append(s) or original(e, l, s, generator))
+
+    def spy(embeddings, seg_labels, seg_logits=None, generator=None):
+        seen.append(seg_logits)
+        return original(embeddings, seg_labels, seg_logits, generator)
+
+    monkeypatch.setattr(model.contrast_loss, 'forward', spy)
     losses = model.loss(*fake_batch())
     assert seen == [None] and 'decode.loss_ce' in losses and losses['loss_contrast'].item() > 0
 

@@ -1,5 +1,5 @@
 """Projection head producing per-pixel contrastive embeddings (training only)."""
-from typing import List, Sequence, Union
+from typing import List, Optional, Sequence, Union
 
 import torch
 import torch.nn.functional as F
@@ -22,7 +22,8 @@ class ContrastProjectionHead(BaseModule):
         in_index: which level(s) of the segmentor's ``extract_feat`` output (backbone, or neck when
             there is one) to project.
         proj_dim: embedding dimension D.
-        channels: width of the hidden layer; ``None`` means ``sum(in_channels)`` (the paper's C -> C).
+        channels: width of the hidden layer; ``None`` means ``sum(in_channels)`` (the paper's
+            C -> C).
         norm_cfg: normalisation after the first conv (``dict(type='SyncBN')`` on multi-GPU runs;
             plain BN on the CPU).
         align_corners: passed to the bilinear resize of extra levels.
@@ -34,7 +35,7 @@ class ContrastProjectionHead(BaseModule):
     """
 
     def __init__(self, in_channels: Union[int, Sequence[int]], in_index: Union[int, Sequence[int]],
-                 proj_dim: int = 256, channels: Union[int, None] = None,
+                 proj_dim: int = 256, channels: Optional[int] = None,
                  norm_cfg: ConfigType = dict(type='BN'), align_corners: bool = False,
                  init_cfg: OptMultiConfig = None) -> None:
         super().__init__(init_cfg=init_cfg)
