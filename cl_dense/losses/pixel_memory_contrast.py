@@ -149,25 +149,24 @@ class PixelMemoryContrastLoss(PixelContrastBase):
                         key_labels: Tensor, generator: Optional[torch.Generator]) -> Tensor:
         """Mean over anchors with a positive of each anchor's loss against its class's mined keys.
 
-        One contrast call per anchor class present (anchors sorted by class, one host sync).
+        One contrast call per anchor class present (anchors sorted by class; two host syncs).
         """
-        key_index, key_valid = mine_semi_hard_keys(
-            anchors, anchor_labels, keys, key_labels, self.num_classes,
-            self.mining['num_positives'], self.mining['num_negatives'],
-            self.mining['candidate_ratio'], self.ignore_index, generator)
+        classes, key_index, key_valid = mine_semi_hard_keys(
+            anchors, anchor_labels, keys, key_labels, self.mining['num_positives'],
+            self.mining['num_negatives'], self.mining['candidate_ratio'], self.ignore_index,
+            generator)
         mined_labels = torch.where(key_valid, key_labels[key_index], self.ignore_index)
-        has_positive = (mined_labels == torch.arange(
-            self.num_classes, device=keys.device)[:, None]).any(1)
+        has_positive = (mined_labels == classes[:, None]).any(1)
         order = torch.sort(anchor_labels, stable=True).indices
         anchors, anchor_labels = anchors[order], anchor_labels[order]
-        classes, counts = torch.unique_consecutive(anchor_labels, return_counts=True)
-        table = torch.stack([classes, counts, has_positive[classes].long()], 1).tolist()
+        _, counts = torch.unique_consecutive(anchor_labels, return_counts=True)
+        table = torch.stack([counts, has_positive.long()], 1).tolist()
         total, used, start = anchors.sum() * 0.0, 0, 0
-        for cls, count, usable in table:
+        for row, (count, usable) in enumerate(table):
             if usable:
                 rows = slice(start, start + count)
                 total = total + count * self.contrast(anchors[rows], anchor_labels[rows],
-                                                       keys[key_index[cls]], mined_labels[cls])
+                                                       keys[key_index[row]], mined_labels[row])
                 used += count
             start += count
         return total / max(used, 1)

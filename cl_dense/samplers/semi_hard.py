@@ -45,47 +45,61 @@ def random_pick_from_top(hardness: Tensor, eligible: Tensor, candidate_ratio: fl
     return order.gather(1, picked), values >= 0
 
 
+def class_extreme_similarities(anchors: Tensor, rows: Tensor, num_rows: int, keys: Tensor,
+                               chunk_size: int = 256) -> Tuple[Tensor, Tensor]:
+    """Highest and lowest similarity of every key to the anchors of each row group.
+
+    Args:
+        anchors: [A, D]; rows: [A] long in ``[0, num_rows)``, the group of each anchor.
+        keys: [M, D].
+        chunk_size: anchors per matrix product (memory is O(chunk_size x M)).
+
+    Returns:
+        highest [num_rows, M] and lowest [num_rows, M] float32 (-inf / +inf for empty groups).
+    """
+    anchors, keys = anchors.detach().float(), keys.detach().float()
+    highest = keys.new_full((num_rows, keys.shape[0]), -math.inf)
+    lowest = keys.new_full((num_rows, keys.shape[0]), math.inf)
+    for start in range(0, anchors.shape[0], chunk_size):
+        sims = anchors[start:start + chunk_size] @ keys.t()
+        index = rows[start:start + chunk_size, None].expand_as(sims)
+        highest.scatter_reduce_(0, index, sims, 'amax')
+        lowest.scatter_reduce_(0, index, sims, 'amin')
+    return highest, lowest
+
+
 def mine_semi_hard_keys(anchors: Tensor, anchor_labels: Tensor, keys: Tensor, key_labels: Tensor,
-                        num_classes: int, num_positives: int, num_negatives: int,
-                        candidate_ratio: float = 0.1, ignore_index: int = 255,
-                        generator: Optional[torch.Generator] = None) -> Tuple[Tensor, Tensor]:
-    """Mine a set of hard positive and negative keys for each anchor class.
+                        num_positives: int, num_negatives: int, candidate_ratio: float = 0.1,
+                        ignore_index: int = 255, generator: Optional[torch.Generator] = None
+                        ) -> Tuple[Tensor, Tensor, Tensor]:
+    """Mine a set of hard positive and negative keys for each class present among the anchors.
 
     Args:
         anchors: [A, D] anchor embeddings (not differentiated here).
-        anchor_labels: [A] long, in ``[0, num_classes)``.
+        anchor_labels: [A] long class of each anchor.
         keys: [M, D] key embeddings.
-        key_labels: [M] long, in ``[0, num_classes)`` or ``ignore_index`` (never picked).
-        num_classes: C.
+        key_labels: [M] long; keys labelled ``ignore_index`` are never picked.
         num_positives, num_negatives: keys drawn per class from each side.
         candidate_ratio: fraction in (0, 1] of each side's keys that are candidates.
         ignore_index: key label that takes no part.
         generator: source of randomness.
 
     Returns:
-        key_index [C, K] long into ``keys`` and key_valid [C, K] bool,
-        ``K = min(num_positives, M) + min(num_negatives, M)``; row c serves the class-c anchors
-        (rows of classes without anchors are all invalid). Positives come first.
+        classes [G] (the distinct anchor labels, sorted), key_index [G, K] long into ``keys`` and
+        key_valid [G, K] bool, ``K = min(num_positives, M) + min(num_negatives, M)``; row g serves
+        the anchors of ``classes[g]``. Positives come first. Memory is O((G + 256) x M).
     """
     if not 0 < candidate_ratio <= 1:
         raise ValueError(f'candidate_ratio must be in (0, 1], got {candidate_ratio}')
     if num_positives < 1 or num_negatives < 1:
         raise ValueError(f'num_positives ({num_positives}) and num_negatives ({num_negatives}) '
                          'must be >= 1')
-    num_anchors, num_keys = anchors.shape[0], keys.shape[0]
-    sims = anchors.detach().float() @ keys.detach().float().t()
-    rows = anchor_labels[:, None].expand(num_anchors, num_keys)
-    highest = sims.new_full((num_classes, num_keys), -math.inf).scatter_reduce(
-        0, rows, sims, 'amax')
-    lowest = sims.new_full((num_classes, num_keys), math.inf).scatter_reduce(
-        0, rows, sims, 'amin')
-    classes = torch.arange(num_classes, device=key_labels.device)
-    has_anchor = torch.bincount(anchor_labels, minlength=num_classes)[:, None] > 0
+    classes, rows = torch.unique(anchor_labels, return_inverse=True)
+    highest, lowest = class_extreme_similarities(anchors, rows, classes.numel(), keys)
     same = key_labels[None] == classes[:, None]
-    positive = same & has_anchor
-    negative = ~same & (key_labels != ignore_index)[None] & has_anchor
-    pos_index, pos_valid = random_pick_from_top(-lowest, positive, candidate_ratio,
-                                                num_positives, generator)
+    negative = ~same & (key_labels != ignore_index)[None]
+    pos_index, pos_valid = random_pick_from_top(-lowest, same, candidate_ratio, num_positives,
+                                                generator)
     neg_index, neg_valid = random_pick_from_top(highest, negative, candidate_ratio,
                                                 num_negatives, generator)
-    return torch.cat([pos_index, neg_index], 1), torch.cat([pos_valid, neg_valid], 1)
+    return classes, torch.cat([pos_index, neg_index], 1), torch.cat([pos_valid, neg_valid], 1)

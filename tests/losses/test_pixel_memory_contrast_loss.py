@@ -76,12 +76,12 @@ def test_mined_value_equals_per_class_computation():
     emb, labels, logits = _batch(1)
     out = loss_fn(emb, labels, logits, generator=torch.Generator().manual_seed(8))
     anchors, anchor_labels, gen = _anchors(emb, labels, logits, 8)
-    index, valid = mine_semi_hard_keys(anchors, anchor_labels, keys, key_labels, 3, 2, 3, 0.5,
-                                       generator=gen)
+    classes, index, valid = mine_semi_hard_keys(anchors, anchor_labels, keys, key_labels, 2, 3,
+                                                0.5, generator=gen)
     total, count = 0.0, 0
-    for c in anchor_labels.unique().tolist():
+    for row, c in enumerate(classes.tolist()):
         rows = anchor_labels == c
-        mined = index[c][valid[c]]
+        mined = index[row][valid[row]]
         value = contrast_loss(anchors[rows], anchor_labels[rows], keys[mined], key_labels[mined],
                               0.1, 0.07, 'contrastiveseg', exclude_self=False)
         total, count = total + int(rows.sum()) * value.item(), count + int(rows.sum())

@@ -5,6 +5,7 @@ import torch
 import torch.nn.functional as F
 
 from cl_dense.samplers import mine_semi_hard_keys, random_pick_from_top
+from cl_dense.samplers.semi_hard import class_extreme_similarities
 
 
 def _unit(angles):
@@ -19,15 +20,15 @@ def test_sides_and_ignored_keys():
     keys = F.normalize(torch.randn(60, 8, generator=gen), dim=1)
     key_labels = torch.randint(0, 4, (60,), generator=gen)
     key_labels[::7] = 255
-    index, valid = mine_semi_hard_keys(anchors, anchor_labels, keys, key_labels, 4, 3, 5, 0.5,
-                                       generator=gen)
-    assert index.shape == valid.shape == (4, 8)
-    assert not valid[2].any()  # class 2 has no anchor
-    for c in (0, 1, 3):
-        picked = key_labels[index[c][valid[c]]]
+    classes, index, valid = mine_semi_hard_keys(anchors, anchor_labels, keys, key_labels, 3, 5,
+                                                0.5, generator=gen)
+    assert classes.tolist() == [0, 1, 3]  # class 2 has no anchor: no row
+    assert index.shape == valid.shape == (3, 8)
+    for row, c in enumerate(classes.tolist()):
+        picked = key_labels[index[row][valid[row]]]
         assert (picked[:3] == c).all() and (picked[3:] != c).all()
         assert (picked != 255).all()
-        assert index[c][valid[c]].unique().numel() == int(valid[c].sum())
+        assert index[row][valid[row]].unique().numel() == int(valid[row].sum())
 
 
 def test_candidates_are_the_hardest_over_the_class_anchors():
@@ -37,8 +38,8 @@ def test_candidates_are_the_hardest_over_the_class_anchors():
     keys = _unit(key_angles)
     key_labels = torch.tensor([1, 1, 1, 1, 1, 1, 1, 1, 0, 0])
     # 8 negatives, ratio 3/8 -> 3 candidates, draw 3: exactly the hardest three by the best anchor
-    index, valid = mine_semi_hard_keys(anchors, torch.tensor([0, 0]), keys, key_labels, 2, 1, 3,
-                                       3 / 8)
+    _, index, valid = mine_semi_hard_keys(anchors, torch.tensor([0, 0]), keys, key_labels, 1, 3,
+                                          3 / 8)
     negatives = index[0, 1:][valid[0, 1:]].tolist()
     sims = (anchors @ keys.t()).amax(0)
     expected = sorted(range(8), key=lambda j: -float(sims[j]))[:3]
@@ -65,9 +66,21 @@ def test_draw_is_random_among_candidates():
 
 
 def test_empty_key_set_and_bad_arguments():
-    index, valid = mine_semi_hard_keys(_unit([0.0]), torch.tensor([0]), torch.zeros(0, 2),
-                                       torch.zeros(0, dtype=torch.long), 2, 4, 4)
-    assert index.shape == (2, 0) and valid.shape == (2, 0)
+    classes, index, valid = mine_semi_hard_keys(_unit([0.0]), torch.tensor([0]), torch.zeros(0, 2),
+                                                torch.zeros(0, dtype=torch.long), 4, 4)
+    assert classes.tolist() == [0] and index.shape == (1, 0) and valid.shape == (1, 0)
     with pytest.raises(ValueError, match='candidate_ratio'):
-        mine_semi_hard_keys(_unit([0.0]), torch.tensor([0]), _unit([1.0]), torch.tensor([0]), 2,
-                            1, 1, candidate_ratio=0.0)
+        mine_semi_hard_keys(_unit([0.0]), torch.tensor([0]), _unit([1.0]), torch.tensor([0]), 1, 1,
+                            candidate_ratio=0.0)
+
+
+def test_chunked_extremes_equal_the_full_table():
+    gen = torch.Generator().manual_seed(1)
+    anchors, keys = torch.randn(9, 4, generator=gen), torch.randn(11, 4, generator=gen)
+    rows = torch.tensor([0, 2, 2, 1, 0, 2, 1, 1, 0])
+    highest, lowest = class_extreme_similarities(anchors, rows, 4, keys, chunk_size=2)
+    sims = anchors @ keys.t()
+    for r in range(3):
+        assert torch.allclose(highest[r], sims[rows == r].amax(0))
+        assert torch.allclose(lowest[r], sims[rows == r].amin(0))
+    assert torch.isinf(highest[3]).all() and torch.isinf(lowest[3]).all()
