@@ -25,11 +25,12 @@ def _layout(plan: ContrastPlan, anchors: Tensor, keys: Tensor, temperature: floa
     if self_pos is None:
         self_pos = torch.full((n,), -1, dtype=torch.int64, device=keys.device)
     anchors_scaled = anchors.index_select(0, plan.anchor_index).float() / temperature
+    block_d = max(16, triton.next_power_of_2(keys.shape[1]))
     return dict(a_ptr=anchors_scaled.contiguous(), a_lab_ptr=plan.anchor_labels.contiguous(),
                 self_ptr=self_pos.contiguous(), keys_ptr=keys.contiguous(),
                 order_ptr=order.contiguous(), k_lab_ptr=plan.key_labels.contiguous(), n=n,
                 m=plan.num_keys, D=keys.shape[1], BLOCK_A=BLOCK_ANCHORS, BLOCK_K=BLOCK_KEYS,
-                BLOCK_D=max(16, triton.next_power_of_2(keys.shape[1])))
+                BLOCK_D=block_d, num_warps=8 if block_d >= 128 else 4)
 
 
 def _block_key_ranges(plan: ContrastPlan) -> tuple[Tensor, Tensor]:
