@@ -4,7 +4,7 @@ from typing import Dict, Optional
 import torch
 from torch import Tensor
 
-from .pixel_base import PixelContrastBase
+from .pixel_base import PixelContrastBase, float32_maths
 from .registry import register_loss
 
 
@@ -46,9 +46,10 @@ class PixelContrastLoss(PixelContrastBase):
         super().__init__(num_classes, temperature, base_temperature, max_samples, max_views,
                          denominator, ignore_index, loss_weight, loss_name)
 
+    @float32_maths
     def forward(self, embeddings: Tensor, seg_labels: Tensor, seg_logits: Optional[Tensor] = None,
                 generator: Optional[torch.Generator] = None) -> Dict[str, Tensor]:
-        """Compute the weighted loss.
+        """Compute the weighted loss (in float32, also inside an autocast region).
 
         Args:
             embeddings: [N, D, h, w] L2-normalised pixel embeddings.

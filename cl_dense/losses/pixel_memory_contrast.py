@@ -7,7 +7,7 @@ from torch import Tensor
 from ..memory import ClassMemoryBank
 from ..ops import region_means, sample_pixels_per_region
 from ..samplers import mine_semi_hard_keys
-from .pixel_base import PixelContrastBase
+from .pixel_base import PixelContrastBase, float32_maths
 from .registry import register_loss
 
 BANKS = ('pixel', 'region')
@@ -107,9 +107,11 @@ class PixelMemoryContrastLoss(PixelContrastBase):
         """The ``'pixel'`` or ``'region'`` bank."""
         return getattr(self, f'{name}_bank')
 
+    @float32_maths
     def forward(self, embeddings: Tensor, seg_labels: Tensor, seg_logits: Optional[Tensor] = None,
                 generator: Optional[torch.Generator] = None) -> Dict[str, Tensor]:
-        """Compute the weighted loss, then push this batch's keys into the banks.
+        """Compute the weighted loss (in float32, also inside an autocast region), then push
+        this batch's keys into the banks.
 
         Args:
             embeddings: [N, D, h, w] L2-normalised pixel embeddings.

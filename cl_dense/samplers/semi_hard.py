@@ -61,7 +61,7 @@ def class_extreme_similarities(anchors: Tensor, rows: Tensor, num_rows: int, key
     highest = keys.new_full((num_rows, keys.shape[0]), -math.inf)
     lowest = keys.new_full((num_rows, keys.shape[0]), math.inf)
     for start in range(0, anchors.shape[0], chunk_size):
-        sims = anchors[start:start + chunk_size] @ keys.t()
+        sims = (anchors[start:start + chunk_size] @ keys.t()).float()  # float32 under autocast too
         index = rows[start:start + chunk_size, None].expand_as(sims)
         highest.scatter_reduce_(0, index, sims, 'amax')
         lowest.scatter_reduce_(0, index, sims, 'amin')

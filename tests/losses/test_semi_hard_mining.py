@@ -84,3 +84,13 @@ def test_chunked_extremes_equal_the_full_table():
         assert torch.allclose(highest[r], sims[rows == r].amax(0))
         assert torch.allclose(lowest[r], sims[rows == r].amin(0))
     assert torch.isinf(highest[3]).all() and torch.isinf(lowest[3]).all()
+
+
+def test_mining_under_bf16_autocast():
+    gen = torch.Generator().manual_seed(2)
+    anchors = F.normalize(torch.randn(4, 8, generator=gen), dim=1)
+    keys = F.normalize(torch.randn(20, 8, generator=gen), dim=1)
+    with torch.autocast('cpu', dtype=torch.bfloat16):
+        classes, index, valid = mine_semi_hard_keys(anchors, torch.tensor([0, 1, 1, 0]), keys,
+                                                    torch.arange(20) % 3, 2, 2, 1.0)
+    assert classes.tolist() == [0, 1] and valid.all()
