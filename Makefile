@@ -4,7 +4,7 @@
 PYTHON ?= python3.11
 VENV ?= .venv
 PY := $(VENV)/bin/python
-DEMO_CONFIG ?= configs/demo/pixel-contrast_r18-tiny-d8_1xb8-800it_synthetic-shapes-96x96.py
+DEMO_CONFIG ?= configs/demo/pixcontrast-mem_fcn_r18-tiny-d8_1xb8-600it_synthetic-shapes-96x96.py
 PYTEST_ARGS ?=
 
 .PHONY: setup demo test clean-venv
