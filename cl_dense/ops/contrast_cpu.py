@@ -196,7 +196,9 @@ def _positive_pass(plan: ContrastPlan, a: Tensor, keys: Tensor, log_z: Tensor,
     for r0, r1, k0, k1 in blocks:
         rows = slice(r0, r1)
         self_pos = None if plan.self_pos is None else plan.self_pos[rows]
-        for j0, _, chunk in _key_chunks(plan, keys, k0, k1, chunk_size, dtype):
+        # as many entries per step as a main chunk: one step per class in practice
+        step = chunk_size * max(1, plan.num_anchors // (r1 - r0))
+        for j0, _, chunk in _key_chunks(plan, keys, k0, k1, step, dtype):
             gap = torch.addmm(log_z[rows].unsqueeze(1), a[rows], chunk.T, alpha=-1)
             _set_self(gap, self_pos, j0, float('-inf'))
             softplus[rows] += _row_sum(_softplus(gap))
