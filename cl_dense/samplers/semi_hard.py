@@ -32,16 +32,17 @@ def random_pick_from_top(hardness: Tensor, eligible: Tensor, candidate_ratio: fl
         generator: source of randomness.
 
     Returns:
-        index [R, k] long and valid [R, k] bool with ``k = min(num, M)``; invalid entries are
-        padding.
+        index [R, k] long and valid [R, k] bool with ``k = min(num, most candidates of a row)``;
+        invalid entries are padding. Only the candidates are ranked (a top-k, not a full sort).
     """
-    rows, cols = hardness.shape
+    rows = hardness.shape[0]
     num_candidates = torch.ceil(eligible.sum(1).double() * candidate_ratio).long()
-    order = hardness.masked_fill(~eligible, -math.inf).argsort(dim=1, descending=True, stable=True)
-    is_candidate = torch.arange(cols, device=hardness.device)[None] < num_candidates[:, None]
-    draw = torch.rand(rows, cols, device=hardness.device, generator=generator)
+    most = int(num_candidates.max()) if rows else 0
+    _, order = hardness.masked_fill(~eligible, -math.inf).topk(most, dim=1, sorted=True)
+    is_candidate = torch.arange(most, device=hardness.device)[None] < num_candidates[:, None]
+    draw = torch.rand(rows, most, device=hardness.device, generator=generator)
     draw = draw.masked_fill(~is_candidate, -1.0)
-    values, picked = draw.topk(min(num, cols), dim=1)
+    values, picked = draw.topk(min(num, most), dim=1)
     return order.gather(1, picked), values >= 0
 
 
@@ -86,8 +87,9 @@ def mine_semi_hard_keys(anchors: Tensor, anchor_labels: Tensor, keys: Tensor, ke
 
     Returns:
         classes [G] (the distinct anchor labels, sorted), key_index [G, K] long into ``keys`` and
-        key_valid [G, K] bool, ``K = min(num_positives, M) + min(num_negatives, M)``; row g serves
-        the anchors of ``classes[g]``. Positives come first. Memory is O((G + 256) x M).
+        key_valid [G, K] bool, K = min(num_positives, most positive candidates of a row) + the same
+        for negatives; row g serves the anchors of ``classes[g]``. Positives come first. Memory is
+        O((G + 256) x M).
     """
     if not 0 < candidate_ratio <= 1:
         raise ValueError(f'candidate_ratio must be in (0, 1], got {candidate_ratio}')
