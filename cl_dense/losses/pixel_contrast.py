@@ -48,7 +48,8 @@ class PixelContrastLoss(PixelContrastBase):
 
     @float32_maths
     def forward(self, embeddings: Tensor, seg_labels: Tensor, seg_logits: Optional[Tensor] = None,
-                generator: Optional[torch.Generator] = None) -> Dict[str, Tensor]:
+                generator: Optional[torch.Generator] = None,
+                compute_loss: bool = True) -> Dict[str, Tensor]:
         """Compute the weighted loss (in float32, also inside an autocast region).
 
         Args:
@@ -57,11 +58,16 @@ class PixelContrastLoss(PixelContrastBase):
             seg_logits: [N, K, H', W'] decode logits for hard/easy sampling, or ``None``
                 (uniform sampling).
             generator: source of sampling randomness (``None``: global generator).
+            compute_loss: ``False`` skips the contrast maths and returns a zero loss that keeps a
+                gradient path (the warm-up of ``ContrastEncoderDecoder``).
 
         Returns:
             ``{loss_name: scalar, '<prefix>_anchors': float scalar}``.
         """
         batch = self.sample(embeddings, seg_labels, seg_logits, generator)
-        loss = self.self_contrast(batch.anchors, batch.anchor_labels)
+        if compute_loss:
+            loss = self.self_contrast(batch.anchors, batch.anchor_labels)
+        else:
+            loss = batch.anchors.sum() * 0.0
         count = batch.anchors.new_tensor(float(batch.anchor_labels.numel()))
         return {self.loss_name: self.loss_weight * loss, f'{self.prefix}_anchors': count}

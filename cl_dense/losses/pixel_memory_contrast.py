@@ -109,7 +109,8 @@ class PixelMemoryContrastLoss(PixelContrastBase):
 
     @float32_maths
     def forward(self, embeddings: Tensor, seg_labels: Tensor, seg_logits: Optional[Tensor] = None,
-                generator: Optional[torch.Generator] = None) -> Dict[str, Tensor]:
+                generator: Optional[torch.Generator] = None,
+                compute_loss: bool = True) -> Dict[str, Tensor]:
         """Compute the weighted loss (in float32, also inside an autocast region), then push
         this batch's keys into the banks.
 
@@ -118,6 +119,8 @@ class PixelMemoryContrastLoss(PixelContrastBase):
             seg_labels: [N, H, W] or [N, 1, H, W] ground truth (nearest-resized to h, w).
             seg_logits: [N, K, H', W'] decode logits for hard/easy sampling, or ``None``.
             generator: source of sampling randomness (``None``: global generator).
+            compute_loss: ``False`` skips the contrast maths (zero loss with a gradient path) but
+                still pushes the keys, so that banks are full when a warm-up ends.
 
         Returns:
             ``{loss_name: scalar, '<prefix>_anchors', '<prefix>_keys', fill statistics}``, the
@@ -129,11 +132,13 @@ class PixelMemoryContrastLoss(PixelContrastBase):
         batch = self.sample(embeddings, seg_labels, seg_logits, generator)
         anchors, anchor_labels = batch.anchors, batch.anchor_labels
         keys, key_labels = self._bank_keys()
-        if self.mining is None:
+        if not compute_loss:
+            loss = anchors.sum() * 0.0
+        elif self.mining is None:
             loss = self.contrast(anchors, anchor_labels, keys, key_labels)
         else:
             loss = self._mined_contrast(anchors, anchor_labels, keys, key_labels, generator)
-        if self.in_batch_weight:
+        if self.in_batch_weight and compute_loss:
             loss = loss + self.in_batch_weight * self.self_contrast(anchors, anchor_labels)
         self._push(batch.embeddings.detach(), batch.labels, generator)
         outputs = {self.loss_name: self.loss_weight * loss,

@@ -128,3 +128,12 @@ def test_hand_built_closed_form(denominator, extra_positive):
     expected = math.log((1 + extra_positive) * math.e ** 2 + 3) - 2
     assert out['contrast_anchors'].item() == 6
     assert out['loss_contrast'].item() == pytest.approx(expected, rel=1e-6)
+
+
+def test_compute_loss_false_gives_zero_with_gradient_path():
+    emb, labels, logits = _batch(7)
+    emb.requires_grad_(True)
+    out = PixelContrastLoss(num_classes=3, max_views=4)(emb, labels, logits, compute_loss=False)
+    assert out['loss_contrast'].item() == 0.0 and out['contrast_anchors'].item() > 0
+    out['loss_contrast'].backward()
+    assert emb.grad is not None and not emb.grad.any()

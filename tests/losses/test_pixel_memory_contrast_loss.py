@@ -182,3 +182,16 @@ def test_single_bank_state_dict():
     loss_fn = _loss(banks=('region',))
     assert set(loss_fn.state_dict()) == {'region_bank.feats', 'region_bank.ptr',
                                          'region_bank.count'}
+
+
+def test_compute_loss_false_still_pushes_and_keeps_a_gradient_path():
+    loss_fn = _loss()
+    _fill(loss_fn, seeds=(30,))
+    before = loss_fn.pixel_bank.count.clone()
+    emb, labels, logits = _batch(7)
+    emb.requires_grad_(True)
+    out = loss_fn(emb, labels, logits, compute_loss=False)
+    assert out['loss_contrast'].item() == 0.0 and out['contrast_anchors'].item() > 0
+    assert (loss_fn.pixel_bank.count > before).any()
+    out['loss_contrast'].backward()
+    assert emb.grad is not None and not emb.grad.any()

@@ -95,9 +95,9 @@ def test_decode_logits_reach_the_loss_detached(monkeypatch):
     seen = {}
     original = model.contrast_loss.forward
 
-    def spy(embeddings, seg_labels, seg_logits=None, generator=None):
+    def spy(embeddings, seg_labels, seg_logits=None, **kwargs):
         seen.update(embeddings=embeddings, seg_labels=seg_labels, seg_logits=seg_logits)
-        return original(embeddings, seg_labels, seg_logits, generator)
+        return original(embeddings, seg_labels, seg_logits, **kwargs)
 
     monkeypatch.setattr(model.contrast_loss, 'forward', spy)
     inputs, samples = fake_batch()
@@ -126,9 +126,9 @@ def test_head_with_its_own_loss_keeps_it_and_samples_without_predictions(monkeyp
     seen = []
     original = model.contrast_loss.forward
 
-    def spy(embeddings, seg_labels, seg_logits=None, generator=None):
+    def spy(embeddings, seg_labels, seg_logits=None, **kwargs):
         seen.append(seg_logits)
-        return original(embeddings, seg_labels, seg_logits, generator)
+        return original(embeddings, seg_labels, seg_logits, **kwargs)
 
     monkeypatch.setattr(model.contrast_loss, 'forward', spy)
     losses = model.loss(*fake_batch())

@@ -26,9 +26,11 @@ class ContrastEncoderDecoder(EncoderDecoder):
 
     Warm-up: the model counts its training steps in a persistent buffer ``contrast_iter`` (one per
     ``loss`` call, i.e. per iteration; per micro-batch with gradient accumulation). The contrast
-    terms are multiplied by 0 during the first ``contrast_warmup_iters`` steps and by 1 afterwards
-    (runner iteration ``i``, 0-based, is active when ``i >= contrast_warmup_iters``), as in the
-    paper. The loss still runs during warm-up, so memory banks fill before the term switches on.
+    term is 0 during the first ``contrast_warmup_iters`` steps and on afterwards (runner iteration
+    ``i``, 0-based, is active when ``i >= contrast_warmup_iters``), as in the paper. During warm-up
+    the loss is called with ``compute_loss=False``: it skips the contrast maths but still samples
+    and pushes keys, so memory banks are full when the term switches on, and the zero it returns
+    keeps a gradient path through the projection head (DDP sees every parameter used).
     A buffer rather than a hook reading the runner's iteration keeps the model self-contained (it
     works outside a Runner, e.g. in tests) and is saved in and restored from checkpoints.
 
@@ -41,7 +43,7 @@ class ContrastEncoderDecoder(EncoderDecoder):
             in_channels=512, in_index=3, proj_dim=256)``.
         contrast_loss: config of the contrast loss (``PixelContrastLoss``,
             ``PixelMemoryContrastLoss``): called as ``loss(embeddings, seg_labels, seg_logits,
-            generator=...)`` and returning a dict of tensors. ``num_classes`` and ``ignore_index``
+            generator=..., compute_loss=...)`` and returning a dict of tensors. ``num_classes`` and ``ignore_index``
             default to the decode head's when the loss takes them and the config omits them.
         contrast_warmup_iters: training steps with the contrast terms switched off.
         **kwargs: the arguments of :class:`mmseg.models.EncoderDecoder` (``backbone``,
@@ -130,21 +132,22 @@ class ContrastEncoderDecoder(EncoderDecoder):
             loss = self.decode_head.loss(x, data_samples, self.train_cfg)
         return add_prefix(loss, 'decode'), seg_logits
 
-    def _contrast_generator(self, device: torch.device) -> torch.Generator:
+    @staticmethod
+    def _contrast_generator(step: int, device: torch.device) -> torch.Generator:
         """Generator seeded by (torch seed, training step, rank): see the class docstring."""
-        seed = (torch.initial_seed() * 1_000_003 + int(self.contrast_iter)) * 1_009 + get_rank()
+        seed = (torch.initial_seed() * 1_000_003 + step) * 1_009 + get_rank()
         return torch.Generator(device=device).manual_seed(seed % (2**63 - 1))
 
     def _contrast_forward_train(self, x: List[Tensor], data_samples: SampleList,
                                 seg_logits: Optional[Tensor]) -> Dict[str, Tensor]:
-        """Contrast loss terms, scaled by the warm-up switch, and diagnostics."""
+        """Contrast loss terms (zero during warm-up) and diagnostics."""
         self.contrast_iter += 1
+        step = int(self.contrast_iter)
+        active = step > self.contrast_warmup_iters
         embeddings = self.contrast_head(x)
         seg_labels = torch.stack([sample.gt_sem_seg.data for sample in data_samples])
         outputs = self.contrast_loss(
             embeddings, seg_labels, None if seg_logits is None else seg_logits.detach(),
-            generator=self._contrast_generator(embeddings.device))
-        active = (self.contrast_iter > self.contrast_warmup_iters).float()
-        scaled = {key: value * active if 'loss' in key else value for key, value in outputs.items()}
-        scaled['contrast_active'] = active
-        return scaled
+            generator=self._contrast_generator(step, embeddings.device), compute_loss=active)
+        outputs['contrast_active'] = embeddings.new_tensor(float(active))
+        return outputs
