@@ -43,8 +43,9 @@ class ContrastEncoderDecoder(EncoderDecoder):
             in_channels=512, in_index=3, proj_dim=256)``.
         contrast_loss: config of the contrast loss (``PixelContrastLoss``,
             ``PixelMemoryContrastLoss``): called as ``loss(embeddings, seg_labels, seg_logits,
-            generator=..., compute_loss=...)`` and returning a dict of tensors. ``num_classes`` and ``ignore_index``
-            default to the decode head's when the loss takes them and the config omits them.
+            generator=..., compute_loss=...)`` and returning a dict of tensors. ``num_classes``
+            and ``ignore_index`` default to the decode head's when the loss takes them and the
+            config omits them.
         contrast_warmup_iters: training steps with the contrast terms switched off.
         **kwargs: the arguments of :class:`mmseg.models.EncoderDecoder` (``backbone``,
             ``decode_head``, ``neck``, ``auxiliary_head``, ``train_cfg``, ``test_cfg``,
