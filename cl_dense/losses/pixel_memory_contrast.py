@@ -124,7 +124,9 @@ class PixelMemoryContrastLoss(PixelContrastBase):
 
         Returns:
             ``{loss_name: scalar, '<prefix>_anchors', '<prefix>_keys', fill statistics}``, the
-            diagnostics as float scalars.
+            diagnostics as float scalars: anchors sampled, filled bank slots available as keys
+            (before this call's push; with mining, the pool the keys are mined from) and the
+            fill fractions after the push.
         """
         if embeddings.dim() == 4 and embeddings.shape[1] != self.proj_dim:
             raise ValueError(f'embeddings have {embeddings.shape[1]} channels, the banks '
