@@ -11,8 +11,7 @@ from typing import NamedTuple, Optional
 import torch
 from torch import Tensor
 
-_LAST = torch.iinfo(torch.int64).max
-
+from .sorting import stable_argsort
 
 @dataclass
 class ContrastPlan:
@@ -64,10 +63,10 @@ class ContrastPlan:
         return [tuple(row) for row in table.tolist()]
 
 
-def _sort_valid(labels: Tensor, valid: Tensor, count: int) -> Tensor:
-    """Rows with ``valid`` set, stably sorted by label: ``[count]``."""
-    order = torch.sort(torch.where(valid, labels, _LAST), stable=True).indices
-    return order[:count]
+def _sort_valid(labels: Tensor, valid: Tensor, count: int, last: int) -> Tensor:
+    """Rows with ``valid`` set, stably sorted by label (valid labels in ``[0, last)``):
+    ``[count]``."""
+    return stable_argsort(torch.where(valid, labels, last), last)[:count]
 
 
 def build_plan(anchor_labels: Tensor, key_labels: Tensor, ignore_index: int,
@@ -79,20 +78,22 @@ def build_plan(anchor_labels: Tensor, key_labels: Tensor, ignore_index: int,
     """
     key_valid = key_labels != ignore_index
     unsorted = (key_labels[1:] < key_labels[:-1]).any()
-    all_valid, is_unsorted, num_keys = torch.stack(
-        [key_valid.all().long(), unsorted.long(), key_valid.sum()]).tolist()
+    largest = torch.cat([key_labels, anchor_labels, key_labels.new_zeros(1)]).max()
+    all_valid, is_unsorted, num_keys, largest = torch.stack(
+        [key_valid.all().long(), unsorted.long(), key_valid.sum(), largest]).tolist()
+    last = largest + 1
     if all_valid and not is_unsorted:
         key_order = None
         sorted_labels = key_labels
     else:
-        key_order = _sort_valid(key_labels, key_valid, num_keys)
+        key_order = _sort_valid(key_labels, key_valid, num_keys, last)
         sorted_labels = key_labels[key_order]
 
     pos_lo = torch.searchsorted(sorted_labels, anchor_labels, side='left')
     pos_hi = torch.searchsorted(sorted_labels, anchor_labels, side='right')
     num_pos = pos_hi - pos_lo - int(self_contrast)
     takes_part = (anchor_labels != ignore_index) & (num_pos > 0)
-    anchor_index = _sort_valid(anchor_labels, takes_part, int(takes_part.sum()))
+    anchor_index = _sort_valid(anchor_labels, takes_part, int(takes_part.sum()), last)
 
     self_pos = None
     if self_contrast:

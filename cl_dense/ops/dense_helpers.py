@@ -10,6 +10,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
+from .sorting import stable_argsort
 from .validation import bad_labels, check_same, nonfinite, raise_on_flags
 
 
@@ -96,15 +97,15 @@ def sample_pixel_indices(labels: Tensor, k: int, num_classes: int, ignore_index:
                          f'{tuple(labels.shape)}')
     raise_on_flags(_label_check(labels, num_classes, ignore_index))
     groups = region_groups(labels, num_classes, ignore_index).reshape(-1)
-    # Sort by group, then by a random key in [0, 0.5) (never rounds up to the next group).
-    noise = torch.rand(groups.shape, generator=generator, device=labels.device,
-                       dtype=torch.float64)
-    order = torch.sort(groups.double() + noise * 0.5).indices
+    num_groups = labels.shape[0] * num_classes
+    # a random permutation, then a stable sort by group: each group's pixels in random order
+    shuffle = torch.randperm(groups.shape[0], generator=generator, device=labels.device)
+    order = shuffle[stable_argsort(groups[shuffle], num_groups)]
     sorted_groups = groups[order]
-    per_group = torch.bincount(groups, minlength=labels.shape[0] * num_classes + 1)
+    per_group = torch.bincount(groups, minlength=num_groups + 1)
     first = per_group.cumsum(0) - per_group
     rank = torch.arange(groups.shape[0], device=labels.device) - first[sorted_groups]
-    keep = (sorted_groups < labels.shape[0] * num_classes) & (rank < k)
+    keep = (sorted_groups < num_groups) & (rank < k)
     return order[keep]
 
 

@@ -10,6 +10,7 @@ written one by one. Rows labelled ``ignore_index`` are skipped.
 import torch
 from torch import Tensor
 
+from .sorting import stable_argsort
 from .triton_support import triton_backend
 from .validation import (bad_labels, check_features, check_labels, check_same, nonfinite,
                          raise_on_flags)
@@ -33,7 +34,7 @@ def ring_destinations(ptr: Tensor, labels: Tensor, size: int,
     group = torch.where(valid, labels, num_classes)
     per_group = torch.bincount(group, minlength=num_classes + 1)
     first = per_group.cumsum(0) - per_group
-    order = torch.sort(group, stable=True).indices
+    order = stable_argsort(group, num_classes)
     sorted_group = group[order]
     rank = torch.empty_like(labels)
     rank[order] = torch.arange(labels.shape[0], device=labels.device) - first[sorted_group]
