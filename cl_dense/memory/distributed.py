@@ -26,6 +26,8 @@ def all_gather_rows(*tensors: Tensor) -> tuple[Tensor, ...]:
     dist.all_gather(lengths, length)
     lengths = [int(n) for n in torch.cat(lengths).tolist()]
     longest = max(lengths)
+    if longest == 0:
+        return tensors
     gathered = []
     for tensor in tensors:
         padded = tensor.new_zeros((longest, *tensor.shape[1:]))

@@ -25,7 +25,8 @@ def test_keys_are_only_the_filled_slots_with_their_labels():
 def test_push_matches_the_reference_over_many_pushes_and_a_queue_is_one_class():
     gen = torch.Generator().manual_seed(0)
     bank = ClassMemoryBank(num_classes=1, size=7, dim=3)
-    ref = (torch.zeros(1, 7, 3), torch.zeros(1, dtype=torch.int64), torch.zeros(1, dtype=torch.int64))
+    ref = (torch.zeros(1, 7, 3), torch.zeros(1, dtype=torch.int64),
+           torch.zeros(1, dtype=torch.int64))
     for n in (3, 5, 0, 9, 2):
         feats = torch.randn(n, 3, generator=gen)
         labels = torch.zeros(n, dtype=torch.int64)
@@ -75,12 +76,15 @@ def test_bad_push_names_the_argument():
         ClassMemoryBank(0, 5, 4)
 
 
-def rank_data(rank: int) -> tuple[torch.Tensor, torch.Tensor]:
-    """Rank 0 pushes 5 rows, rank 1 pushes 9: different N per rank."""
-    gen = torch.Generator().manual_seed(rank)
-    n = 5 + 4 * rank
+PUSH_SIZES = ((5, 9), (0, 6), (0, 0), (7, 2))  # rows per rank in each push
+
+
+def rank_data(rank: int, step: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """The rows rank ``rank`` pushes at ``step``: different N per rank, sometimes none."""
+    gen = torch.Generator().manual_seed(10 * step + rank)
+    n = PUSH_SIZES[step][rank]
     labels = torch.randint(0, 3, (n,), generator=gen)
-    labels[0] = IGNORE
+    labels[:1] = IGNORE
     return torch.randn(n, 4, generator=gen), labels
 
 
@@ -89,8 +93,8 @@ def _push_on_rank(rank: int, world: int, port: int, out: str) -> None:
                             world_size=world)
     try:
         bank = ClassMemoryBank(3, 4, 4)
-        for _ in range(2):
-            bank.push(*rank_data(rank))
+        for step in range(len(PUSH_SIZES)):
+            bank.push(*rank_data(rank, step))
         torch.save(bank.state_dict(), f'{out}/rank{rank}.pth')
     finally:
         dist.destroy_process_group()
@@ -107,8 +111,8 @@ def test_two_gloo_ranks_end_with_identical_banks_equal_to_the_concatenated_push(
     mp.spawn(_push_on_rank, args=(2, free_port(), str(tmp_path)), nprocs=2, join=True)
     states = [torch.load(tmp_path / f'rank{r}.pth', weights_only=True) for r in range(2)]
     single = ClassMemoryBank(3, 4, 4)
-    for _ in range(2):
-        feats, labels = zip(*(rank_data(r) for r in range(2)))
+    for step in range(len(PUSH_SIZES)):
+        feats, labels = zip(*(rank_data(r, step) for r in range(2)))
         single.push(torch.cat(feats), torch.cat(labels))
     for state in states:
         for name, value in single.state_dict().items():
