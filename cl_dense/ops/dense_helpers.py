@@ -69,12 +69,14 @@ def region_means(embeddings: Tensor, labels: Tensor, num_classes: int,
     batch, dim = embeddings.shape[:2]
     dtype = torch.float64 if embeddings.dtype == torch.float64 else torch.float32
     local = _class_or_ignored(labels, num_classes, ignore_index)
-    one_hot = embeddings.new_zeros((batch, local.shape[1], num_classes + 1), dtype=dtype)
-    one_hot.scatter_(2, local.unsqueeze(2), 1.0)
-    sums = torch.bmm(embeddings.reshape(batch, dim, -1).to(dtype), one_hot[..., :num_classes])
+    classes = torch.arange(num_classes, device=labels.device)
+    one_hot = (local.unsqueeze(2) == classes).to(dtype)
+    sums = torch.bmm(embeddings.reshape(batch, dim, -1).to(dtype), one_hot)
     raise_on_flags({**_label_check(labels, num_classes, ignore_index), **_finite_check(sums)})
-    present = one_hot[..., :num_classes].sum(1).reshape(-1) > 0
-    ids = present.nonzero().squeeze(1)
+    image = torch.arange(batch, device=labels.device).unsqueeze(1)
+    pixels = torch.bincount((local + image * (num_classes + 1)).reshape(-1),
+                            minlength=batch * (num_classes + 1))
+    ids = (pixels.view(batch, -1)[:, :num_classes].reshape(-1) > 0).nonzero().squeeze(1)
     means = sums.transpose(1, 2).reshape(-1, dim)[ids]
     return F.normalize(means, dim=1), ids % num_classes, ids // num_classes
 
