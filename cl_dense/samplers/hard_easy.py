@@ -19,6 +19,8 @@ from typing import Optional, Tuple
 import torch
 from torch import Tensor
 
+from ..ops.sorting import stable_argsort
+
 
 def check_labels(labels: Tensor, num_classes: int, ignore_index: int) -> None:
     """Raise ``ValueError`` unless every label is in ``[0, num_classes)`` or ``ignore_index``.
@@ -49,7 +51,7 @@ def random_ranks_within_groups(group: Tensor, num_groups: int,
     """
     num = group.numel()
     perm = torch.randperm(num, device=group.device, generator=generator)
-    order = perm[torch.sort(group[perm], stable=True).indices]
+    order = perm[stable_argsort(group[perm], num_groups)]
     sizes = torch.bincount(group, minlength=num_groups)
     starts = torch.cumsum(sizes, 0) - sizes
     ranks = torch.empty_like(group)
@@ -126,6 +128,5 @@ def sample_hard_easy_anchors(labels: Tensor, preds: Optional[Tensor], num_classe
     ranks = random_ranks_within_groups(group, 2 * num_pairs, generator)
     keep = ranks < quota[group]
     chosen, chosen_group = pixel_index[keep], group[keep]
-    order = torch.sort(chosen_group, stable=True).indices
-    chosen = chosen[order]
+    chosen = chosen[stable_argsort(chosen_group, 2 * num_pairs)]
     return chosen, flat[chosen]

@@ -1,8 +1,22 @@
-"""Slow, obvious references used by the loss and sampler tests (loops over images and classes)."""
+"""Slow, obvious references used by the loss and sampler tests (loops over images and classes),
+and the small random batches they run on."""
 from typing import Dict, Optional, Tuple
 
 import torch
+import torch.nn.functional as F
 from torch import Tensor
+
+
+def random_batch(seed: int, num: int = 2, dim: int = 8, size: int = 6, num_classes: int = 3
+                 ) -> Tuple[Tensor, Tensor, Tensor]:
+    """A small random batch: unit embeddings [num, dim, size, size], labels [num, size, size]
+    with the first row ignored (255), decode logits [num, num_classes, size, size]."""
+    gen = torch.Generator().manual_seed(seed)
+    emb = F.normalize(torch.randn(num, dim, size, size, generator=gen), dim=1)
+    labels = torch.randint(0, num_classes, (num, size, size), generator=gen)
+    labels[:, 0] = 255
+    logits = torch.randn(num, num_classes, size, size, generator=gen)
+    return emb, labels, logits
 
 
 def hard_easy_counts(labels: Tensor, preds: Optional[Tensor], max_samples: int, max_views: int,

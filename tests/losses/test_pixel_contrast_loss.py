@@ -10,15 +10,7 @@ from cl_dense.losses.pixel_inputs import labels_at, pixels_at_embedding_size, pr
 from cl_dense.samplers import sample_hard_easy_anchors
 
 from .reference import contrast_loss
-
-
-def _batch(seed, num=2, dim=8, size=6, num_classes=3):
-    gen = torch.Generator().manual_seed(seed)
-    emb = F.normalize(torch.randn(num, dim, size, size, generator=gen), dim=1)
-    labels = torch.randint(0, num_classes, (num, size, size), generator=gen)
-    labels[:, 0] = 255
-    logits = torch.randn(num, num_classes, size, size, generator=gen)
-    return emb, labels, logits
+from .reference import random_batch as _batch
 
 
 @pytest.mark.parametrize('denominator', ['contrastiveseg', 'supcon'])

@@ -8,17 +8,9 @@ from cl_dense.losses.pixel_inputs import pixels_at_embedding_size
 from cl_dense.samplers import mine_semi_hard_keys, sample_hard_easy_anchors
 
 from .reference import contrast_loss
+from .reference import random_batch as _batch
 
-DIM = 8
-
-
-def _batch(seed, num=2, size=6, num_classes=3):
-    gen = torch.Generator().manual_seed(seed)
-    emb = F.normalize(torch.randn(num, DIM, size, size, generator=gen), dim=1)
-    labels = torch.randint(0, num_classes, (num, size, size), generator=gen)
-    labels[:, 0] = 255
-    logits = torch.randn(num, num_classes, size, size, generator=gen)
-    return emb, labels, logits
+DIM = 8  # random_batch's default embedding dimension
 
 
 def _loss(**kwargs):
