@@ -1,4 +1,5 @@
-"""Triton kernels on the CPU under TRITON_INTERPRET=1, against the dense references.
+"""Triton kernels on the CPU under TRITON_INTERPRET=1, against the dense references, and
+compiled for a CUDA target (sm_80 cubin, no GPU needed) to check the GPU code path itself.
 
 The interpreter must be switched on before triton is imported, so the checks run in one
 subprocess (``run_checks``) and each case becomes one test here. Sizes are tiny: the interpreter
@@ -124,6 +125,43 @@ def test_contrast_kernels_match_the_reference(interpreter_results, case):
 
 def test_ring_push_kernel_matches_the_reference(interpreter_results):
     assert interpreter_results['ring_push']['equal']
+
+
+INT_POINTERS = {'a_lab_ptr', 'self_ptr', 'order_ptr', 'k_lab_ptr', 'block_lo_ptr', 'block_hi_ptr',
+                'dest_ptr'}
+
+
+def _compile_for_cuda(fn, keys_type: str = 'fp32', **constexprs) -> None:
+    """Compile ``fn`` to a cubin for an sm_80 GPU (no GPU needed; ptxas comes with Triton)."""
+    import triton
+    from triton.backends.compiler import GPUTarget
+    from triton.compiler import ASTSource
+
+    signature = {}
+    for name in fn.arg_names:
+        if name in constexprs:
+            signature[name] = 'constexpr'
+        elif name in INT_POINTERS:
+            signature[name] = '*i64'
+        elif name == 'keys_ptr':
+            signature[name] = '*' + keys_type
+        else:
+            signature[name] = '*fp32' if name.endswith('_ptr') else 'i32'
+    compiled = triton.compile(ASTSource(fn=fn, signature=signature, constexprs=constexprs),
+                              target=GPUTarget('cuda', 80, 32))
+    assert compiled.asm['cubin']
+
+
+def test_kernels_compile_for_a_cuda_target():
+    """The interpreter does not type-check like the compiler: compile the real GPU code too."""
+    from cl_dense.ops import triton_kernels as kernels
+
+    blocks = dict(BLOCK_A=32, BLOCK_K=32, BLOCK_D=256)
+    _compile_for_cuda(kernels.denominator_kernel, 'fp16', EXCLUDE_SAME=True, WITH_KEYS=True,
+                      **blocks)
+    _compile_for_cuda(kernels.positive_kernel, 'bf16', WITH_KEYS=False, **blocks)
+    _compile_for_cuda(kernels.grad_key_kernel, EXCLUDE_SAME=False, **blocks)
+    _compile_for_cuda(kernels.scatter_rows_kernel, BLOCK_D=256)
 
 
 def test_cuda_path_imports_without_a_gpu():
