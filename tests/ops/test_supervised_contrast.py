@@ -212,6 +212,10 @@ def test_opcheck_registrations():
     args = (a.requires_grad_(), al, k.requires_grad_(), kl, 0.1, 0.07, 'contrastiveseg', IGNORE,
             False, 5, True)
     torch.library.opcheck(torch.ops.cl_dense.supervised_contrast_forward.default, args)
+    _, log_z, pos_weight, _ = torch.ops.cl_dense.supervised_contrast_forward(*args)
+    torch.library.opcheck(torch.ops.cl_dense.supervised_contrast_keys_backward.default,
+                          (torch.tensor(1.0), a.detach(), al, k.detach(), kl, log_z, pos_weight,
+                           *args[4:10]))
 
 
 @pytest.mark.parametrize('denominator', ['contrastiveseg', 'supcon'])
