@@ -1,8 +1,8 @@
 """Vectorised per-(image, class) reductions of dense embeddings.
 
 No Python loop over images or classes and no host synchronisation per class: pixels are grouped by
-the flat id ``image * C + class`` (ignored pixels go to an extra group ``B * C`` that is dropped).
-The only synchronisation is the data-dependent output size.
+the flat id ``image * (C + 1) + class``, ignored pixels into each image's extra slot ``C``, which
+is dropped. The synchronisations are the input check and the data-dependent output size.
 """
 from typing import Optional
 
@@ -11,7 +11,7 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from .sorting import stable_argsort
-from .validation import bad_labels, check_same, nonfinite, raise_on_flags
+from .validation import check_same, nonfinite, raise_on_flags
 
 
 def _check_shapes(embeddings: Tensor, labels: Tensor) -> None:
@@ -26,9 +26,8 @@ def _check_shapes(embeddings: Tensor, labels: Tensor) -> None:
     check_same('device', embeddings=embeddings, labels=labels)
 
 
-def _label_check(labels: Tensor, num_classes: int, ignore_index: int) -> dict[str, Tensor]:
-    return {f'labels must be in [0, {num_classes}) or ignore_index={ignore_index}':
-            bad_labels(labels, ignore_index, num_classes)}
+def _label_check(bad: Tensor, num_classes: int, ignore_index: int) -> dict[str, Tensor]:
+    return {f'labels must be in [0, {num_classes}) or ignore_index={ignore_index}': bad}
 
 
 def _finite_check(used: Tensor) -> dict[str, Tensor]:
@@ -38,19 +37,20 @@ def _finite_check(used: Tensor) -> dict[str, Tensor]:
     return {'embeddings contain NaN or infinite values': nonfinite(used)}
 
 
-def _class_or_ignored(labels: Tensor, num_classes: int, ignore_index: int) -> Tensor:
-    """``[B, H * W]``: the label, or ``C`` for ignored (and out-of-range) pixels."""
+def _pixel_classes(labels: Tensor, num_classes: int, ignore_index: int) -> tuple[Tensor, Tensor]:
+    """``(local [B, H * W], bad)``: each pixel's class, ``C`` for ignored pixels; ``bad`` (0-d
+    bool) flags labels outside ``[0, C)`` other than ``ignore_index`` (also mapped to ``C``)."""
     flat = labels.reshape(labels.shape[0], -1)
-    return torch.where((flat != ignore_index) & (flat >= 0) & (flat < num_classes), flat,
-                       num_classes)
+    in_range = (flat >= 0) & (flat < num_classes)
+    not_ignored = flat != ignore_index
+    local = torch.where(in_range & not_ignored, flat, num_classes)
+    return local, (not_ignored & ~in_range).any()
 
 
-def region_groups(labels: Tensor, num_classes: int, ignore_index: int) -> Tensor:
-    """Flat group id ``b * C + label`` per pixel, ``B * C`` for ignored pixels: ``[B, H * W]``."""
-    local = _class_or_ignored(labels, num_classes, ignore_index)
-    image = torch.arange(labels.shape[0], device=labels.device).unsqueeze(1)
-    return torch.where(local < num_classes, image * num_classes + local,
-                       labels.shape[0] * num_classes)
+def _group_ids(local: Tensor, num_classes: int) -> Tensor:
+    """``b * (C + 1) + class`` per pixel of ``local [B, H * W]`` (slot ``C``: ignored)."""
+    image = torch.arange(local.shape[0], device=local.device).unsqueeze(1)
+    return local + image * (num_classes + 1)
 
 
 def region_means(embeddings: Tensor, labels: Tensor, num_classes: int,
@@ -68,13 +68,12 @@ def region_means(embeddings: Tensor, labels: Tensor, num_classes: int,
     _check_shapes(embeddings, labels)
     batch, dim = embeddings.shape[:2]
     dtype = torch.float64 if embeddings.dtype == torch.float64 else torch.float32
-    local = _class_or_ignored(labels, num_classes, ignore_index)
+    local, bad = _pixel_classes(labels, num_classes, ignore_index)
     classes = torch.arange(num_classes, device=labels.device)
     one_hot = (local.unsqueeze(2) == classes).to(dtype)
     sums = torch.bmm(embeddings.reshape(batch, dim, -1).to(dtype), one_hot)
-    raise_on_flags({**_label_check(labels, num_classes, ignore_index), **_finite_check(sums)})
-    image = torch.arange(batch, device=labels.device).unsqueeze(1)
-    pixels = torch.bincount((local + image * (num_classes + 1)).reshape(-1),
+    raise_on_flags({**_label_check(bad, num_classes, ignore_index), **_finite_check(sums)})
+    pixels = torch.bincount(_group_ids(local, num_classes).reshape(-1),
                             minlength=batch * (num_classes + 1))
     ids = (pixels.view(batch, -1)[:, :num_classes].reshape(-1) > 0).nonzero().squeeze(1)
     means = sums.transpose(1, 2).reshape(-1, dim)[ids]
@@ -97,17 +96,18 @@ def sample_pixel_indices(labels: Tensor, k: int, num_classes: int, ignore_index:
     if labels.dim() != 3 or labels.dtype != torch.int64:
         raise ValueError(f'labels must be int64 [B, H, W], got {labels.dtype} '
                          f'{tuple(labels.shape)}')
-    raise_on_flags(_label_check(labels, num_classes, ignore_index))
-    groups = region_groups(labels, num_classes, ignore_index).reshape(-1)
-    num_groups = labels.shape[0] * num_classes
+    local, bad = _pixel_classes(labels, num_classes, ignore_index)
+    raise_on_flags(_label_check(bad, num_classes, ignore_index))
+    groups = _group_ids(local, num_classes).reshape(-1)
+    slots = labels.shape[0] * (num_classes + 1)
     # a random permutation, then a stable sort by group: each group's pixels in random order
     shuffle = torch.randperm(groups.shape[0], generator=generator, device=labels.device)
-    order = shuffle[stable_argsort(groups[shuffle], num_groups)]
+    order = shuffle[stable_argsort(groups[shuffle], slots)]
     sorted_groups = groups[order]
-    per_group = torch.bincount(groups, minlength=num_groups + 1)
+    per_group = torch.bincount(groups, minlength=slots)
     first = per_group.cumsum(0) - per_group
     rank = torch.arange(groups.shape[0], device=labels.device) - first[sorted_groups]
-    keep = (sorted_groups < num_groups) & (rank < k)
+    keep = (rank < k) & (sorted_groups % (num_classes + 1) != num_classes)
     return order[keep]
 
 

@@ -13,8 +13,8 @@ Measures, in one process:
    and 10 random pixels of each into the pixel bank) against a per-image, per-class Python loop.
 
 Time: the best wall-clock time of ``--repeats`` runs after a warm-up run (the least disturbed by
-other processes on a shared machine, as ``timeit`` reports); the dense run at the largest scale
-is timed once after the value check that warms it up, to keep the benchmark short.
+other processes on a shared machine, as ``timeit`` reports), the compared functions taking turns
+so that they see the same background load; the 1-minute load average is recorded.
 
 Peak memory: the extra bytes held by tensors allocated during one forward + backward (inputs
 excluded), from the profiler's allocation/free events replayed in order
@@ -25,7 +25,9 @@ ops, and nothing else (Python objects are negligible here). It is the CPU counte
 Usage: ``python tools/analysis_tools/benchmark_contrast.py [--json out.json] [--repeats 3]``
 """
 import argparse
+import functools
 import json
+import os
 import time
 from typing import Callable
 
@@ -63,16 +65,16 @@ def dense_contrast(anchors: torch.Tensor, anchor_labels: torch.Tensor, keys: tor
     return -mean_log_prob_pos.mean()
 
 
-def timed(fn: Callable[[], object], repeats: int, warmup: bool = True) -> float:
-    """Best seconds of ``fn`` over ``repeats`` runs."""
-    if warmup:
-        fn()
-    times = []
+def best_times(fns: dict[str, Callable[[], object]], repeats: int) -> dict[str, float]:
+    """Best seconds of each function over ``repeats`` rounds; a round runs every function once,
+    in turn, so that all of them see the same background load. Warm them up before."""
+    times = {name: float('inf') for name in fns}
     for _ in range(repeats):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return min(times)
+        for name, fn in fns.items():
+            start = time.perf_counter()
+            fn()
+            times[name] = min(times[name], time.perf_counter() - start)
+    return times
 
 
 def contrast_inputs(num_anchors: int, per_class: int) -> tuple:
@@ -101,14 +103,15 @@ def bench_contrast(name: str, repeats: int) -> dict:
         loss.backward()
         return loss
 
-    check = (streaming().item(), dense().item())
+    def matmul() -> torch.Tensor:
+        return anchors.detach() @ keys.T
+
+    check = (streaming().item(), dense().item(), matmul())  # also the warm-up
     if abs(check[0] - check[1]) > 1e-4 * abs(check[1]):
-        raise RuntimeError(f'streaming and dense losses differ at {name}: {check}')
-    largest = name == 'cityscapes'
+        raise RuntimeError(f'streaming and dense losses differ at {name}: {check[:2]}')
+    times = best_times(dict(streaming=streaming, dense=dense, matmul=matmul), repeats)
     row = dict(scale=name, anchors=num_anchors, keys=keys.shape[0], dim=DIM,
-               streaming_s=timed(streaming, repeats),
-               dense_s=timed(dense, 1 if largest else repeats, warmup=not largest),
-               matmul_s=timed(lambda: anchors.detach() @ keys.T, repeats),
+               streaming_s=times['streaming'], dense_s=times['dense'], matmul_s=times['matmul'],
                streaming_peak_mb=peak_extra_bytes(streaming) / 2 ** 20,
                dense_peak_mb=peak_extra_bytes(dense) / 2 ** 20)
     row['speedup_vs_dense'] = row['dense_s'] / row['streaming_s']
@@ -160,12 +163,13 @@ def push_loop(segments: ClassMemoryBank, pixels: ClassMemoryBank, embeddings: to
 
 def bench_push(repeats: int) -> dict:
     embeddings, labels = push_inputs()
-    results = {}
+    steps = {}
     for name, step in (('vectorised', push_vectorised), ('loop', push_loop)):
-        segments, pixels = (ClassMemoryBank(NUM_CLASSES, 5000, DIM) for _ in range(2))
+        banks = [ClassMemoryBank(NUM_CLASSES, 5000, DIM) for _ in range(2)]
         generator = torch.Generator().manual_seed(0)
-        results[name] = timed(
-            lambda: step(segments, pixels, embeddings, labels, 10, generator), repeats)
+        steps[name] = functools.partial(step, *banks, embeddings, labels, 10, generator)
+        steps[name]()  # warm-up
+    results = best_times(steps, repeats)
     return dict(batch=tuple(embeddings.shape), vectorised_s=results['vectorised'],
                 loop_s=results['loop'],
                 push_speedup_vs_loop=results['loop'] / results['vectorised'])
@@ -208,8 +212,11 @@ def main() -> None:
     rows = [bench_contrast(name, args.repeats) for name in args.scales]
     push = bench_push(args.repeats)
     print_table(rows, push)
-    result = dict(threads=torch.get_num_threads(), torch=torch.__version__, contrast=rows,
-                  push=push, targets=TARGETS)
+    print(f'1-minute load average at the end: {os.getloadavg()[0]:.2f} '
+          f'({os.cpu_count()} CPUs; above ~0.5 other processes disturb the timings)')
+    result = dict(threads=torch.get_num_threads(), torch=torch.__version__,
+                  load_average_1min=os.getloadavg()[0], contrast=rows, push=push,
+                  targets=TARGETS)
     print(json.dumps(result))
     if args.json:
         with open(args.json, 'w') as f:
