@@ -1,16 +1,17 @@
-"""Stable integer argsort that takes PyTorch's fast path.
+"""Stable integer argsort that takes PyTorch's fastest CPU path.
 
-On the CPU a stable sort of int32 values runs a radix sort, tens of times faster than the
-comparison sort used for int64 (measured here: 2 ms against 280 ms for 262,144 values).
+A stable sort of 262,144 values in ``[0, 160)`` measured here (best of 15, interleaved): int16
+1.2 ms, int64 8 ms, int32 10 ms. Group ids and labels are small, so they are sorted as int16
+whenever they fit.
 """
 import torch
 from torch import Tensor
 
-_INT32_MAX = torch.iinfo(torch.int32).max
+_INT16_MAX = torch.iinfo(torch.int16).max
 
 
 def stable_argsort(values: Tensor, upper: int) -> Tensor:
     """Indices sorting the integer ``values`` (all in ``[0, upper]``) stably, ``[N]`` int64."""
-    if upper <= _INT32_MAX:
-        values = values.int()
+    if upper <= _INT16_MAX:
+        values = values.to(torch.int16)
     return torch.sort(values, stable=True).indices
