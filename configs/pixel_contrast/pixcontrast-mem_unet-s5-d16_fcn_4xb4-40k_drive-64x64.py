@@ -1,0 +1,6 @@
+_base_ = [
+    'mmseg::unet/unet-s5-d16_fcn_4xb4-40k_drive-64x64.py',
+    '../_base_/contrast/pixcontrast-mem_unet.py',
+]
+custom_imports = dict(imports=['cl_dense.seg'], allow_failed_imports=False)
+model = _base_.contrast_model
