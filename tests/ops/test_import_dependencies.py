@@ -1,9 +1,19 @@
-"""Without Triton the package still imports and the CUDA dispatch falls back to torch code."""
+"""cl_dense.ops and cl_dense.memory need torch alone: no OpenMMLab import, Triton optional."""
+import re
 import subprocess
 import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
+OPENMMLAB_IMPORT = re.compile(r'^\s*(from|import)\s+(mmengine|mmcv|mmseg|mmdet|mmpretrain)\b',
+                              re.MULTILINE)
+
+
+def test_no_openmmlab_imports_in_ops_and_memory():
+    sources = sorted((ROOT / 'cl_dense' / 'ops').glob('*.py')) + sorted(
+        (ROOT / 'cl_dense' / 'memory').glob('*.py'))
+    offenders = [str(path) for path in sources if OPENMMLAB_IMPORT.search(path.read_text())]
+    assert sources and not offenders
 SCRIPT = '''
 import sys
 sys.modules['triton'] = None  # any "import triton" now raises ImportError
