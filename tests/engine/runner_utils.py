@@ -2,7 +2,13 @@
 from __future__ import annotations
 
 import itertools
+import os
+import socket
+import subprocess
+import sys
 from pathlib import Path
+
+import torch
 
 from mmengine.config import Config
 from mmengine.runner import Runner
@@ -37,3 +43,32 @@ def train_tiny(cfg: Config) -> Runner:
     runner = Runner.from_cfg(cfg)
     runner.train()
     return runner
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that is free now (for torchrun's rendezvous)."""
+    with socket.socket() as sock:
+        sock.bind(('127.0.0.1', 0))
+        return sock.getsockname()[1]
+
+
+def dist_train_two_ranks(config: Path, tmp_path: Path, options: list[str]) -> tuple[list[dict], str]:
+    """Run ``tools/dist_train.sh config 2`` (gloo on the CPU) with the data in ``tmp_path/data``.
+
+    ``config`` must add ``DumpRankStateHook`` (tests/fixtures/rank_state_hook.py).
+
+    Returns:
+        The two ranks' saved ``{'state_dict', 'parameters'}`` dicts and the run's log.
+    """
+    data_root = tmp_path / 'data'
+    data_options = [f'{loader}.dataset.data_root={data_root}'
+                    for loader in ('train_dataloader', 'val_dataloader', 'test_dataloader')]
+    env = dict(os.environ, PYTHON=sys.executable, PORT=str(free_port()))
+    proc = subprocess.run(
+        ['bash', str(PROJECT_ROOT / 'tools/dist_train.sh'), str(config), '2',
+         '--work-dir', str(tmp_path / 'work'), '--cfg-options', *options, *data_options],
+        capture_output=True, text=True, env=env, cwd=PROJECT_ROOT, timeout=600)
+    log = proc.stdout + proc.stderr
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    ranks = [torch.load(tmp_path / 'work' / f'rank{r}_final.pth', weights_only=True) for r in range(2)]
+    return ranks, log

@@ -1,16 +1,11 @@
 """Training a ContrastEncoderDecoder with mmengine's Runner: banks in checkpoints and exact resume,
 TensorBoard scalars, and identical banks on two gloo ranks."""
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 import torch
 
-from ..conftest import PROJECT_ROOT
-from ..engine.runner_utils import tiny_seg_config, train_tiny
-from ..engine.test_dist_train import free_port
+from ..engine.runner_utils import dist_train_two_ranks, tiny_seg_config, train_tiny
 from .tiny import CONFIG_DIR, TINY_CONTRAST_CONFIG
 
 BANK_PREFIX = 'contrast_loss.'
@@ -73,19 +68,9 @@ def test_tensorboard_backend_records_the_contrast_scalars(tmp_path):
 @pytest.mark.dist
 def test_two_gloo_ranks_end_with_identical_banks(tmp_path):
     config = CONFIG_DIR / 'tiny_contrast_synthetic-shapes-32x32_dump-ranks.py'
-    data_root = tmp_path / 'data'
-    env = dict(os.environ, PYTHON=sys.executable, PORT=str(free_port()))
-    proc = subprocess.run(
-        ['bash', str(PROJECT_ROOT / 'tools/dist_train.sh'), str(config), '2',
-         '--work-dir', str(tmp_path / 'work'), '--cfg-options', 'train_cfg.max_iters=3',
-         'train_cfg.val_interval=100', 'param_scheduler.0.end=3',
-         f'train_dataloader.dataset.data_root={data_root}',
-         f'val_dataloader.dataset.data_root={data_root}',
-         f'test_dataloader.dataset.data_root={data_root}'],
-        capture_output=True, text=True, env=env, cwd=PROJECT_ROOT, timeout=600)
-    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
-    ranks = [torch.load(tmp_path / 'work' / f'rank{r}_final.pth', weights_only=True)['state_dict']
-             for r in range(2)]
+    ranks, _ = dist_train_two_ranks(
+        config, tmp_path, ['train_cfg.max_iters=3', 'train_cfg.val_interval=100', 'param_scheduler.0.end=3'])
+    ranks = [rank['state_dict'] for rank in ranks]
     banks = [k for k in ranks[0] if k.startswith(BANK_PREFIX)]
     assert len(banks) == 6
     for key in banks:
