@@ -6,7 +6,9 @@ Measures, in one process:
    memory bank) at three scales up to ContrastiveSeg's Cityscapes memory (A = 1024 anchors,
    19 classes x 10,000 keys, D = 256), against
    * ``dense``: the loss written the way the public code computes it, materialising ``[A, M]``
-     logits, masks, exponentials and log-probabilities (in float32);
+     logits, masks, exponentials and log-probabilities (in float32). It is leaner than the public
+     code (no self-mask matrix, which memory mode must not apply anyway), so the speed and memory
+     ratios against it are conservative;
    * ``matmul``: one ``[A, D] x [D, M]`` product, the floor of any exact method.
 2. ``ClassMemoryBank.push`` of ContrastiveSeg's enqueue step (batch 8 of 128 x 256 embeddings,
    D = 256, 19 classes: the L2-normalised region mean of each (image, class) into the segment bank
