@@ -10,7 +10,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from .sorting import stable_argsort
+from .sorting import stable_sort
 from .validation import check_same, nonfinite, raise_on_flags
 
 
@@ -69,8 +69,8 @@ def region_means(embeddings: Tensor, labels: Tensor, num_classes: int,
     batch, dim = embeddings.shape[:2]
     dtype = torch.float64 if embeddings.dtype == torch.float64 else torch.float32
     local, bad = _pixel_classes(labels, num_classes, ignore_index)
-    classes = torch.arange(num_classes, device=labels.device)
-    one_hot = (local.unsqueeze(1) == classes.unsqueeze(1)).to(dtype)
+    one_hot = embeddings.new_zeros((batch, num_classes + 1, local.shape[1]), dtype=dtype)
+    one_hot = one_hot.scatter_(1, local.unsqueeze(1), 1.0)[:, :num_classes]
     # [B, C, HW] @ [B, HW, D] (a transposed view): 1.5x faster here than [B, D, HW] @ [B, HW, C]
     sums = torch.bmm(one_hot, embeddings.reshape(batch, dim, -1).to(dtype).transpose(1, 2))
     raise_on_flags({**_label_check(bad, num_classes, ignore_index), **_finite_check(sums)})
@@ -103,13 +103,13 @@ def sample_pixel_indices(labels: Tensor, k: int, num_classes: int, ignore_index:
     slots = labels.shape[0] * (num_classes + 1)
     # a random permutation, then a stable sort by group: each group's pixels in random order
     shuffle = torch.randperm(groups.shape[0], generator=generator, device=labels.device)
-    order = shuffle[stable_argsort(groups[shuffle], slots)]
-    sorted_groups = groups[order]
+    sorted_groups, position = stable_sort(groups[shuffle], slots)
     per_group = torch.bincount(groups, minlength=slots)
-    first = per_group.cumsum(0) - per_group
-    rank = torch.arange(groups.shape[0], device=labels.device) - first[sorted_groups]
-    keep = (rank < k) & (sorted_groups % (num_classes + 1) != num_classes)
-    return order[keep]
+    # keep the first k of each group; ignored pixels sit in every image's slot C
+    limit = (per_group.cumsum(0) - per_group + k).masked_fill_(
+        torch.arange(slots, device=labels.device) % (num_classes + 1) == num_classes, 0)
+    keep = torch.arange(groups.shape[0], device=labels.device) < limit[sorted_groups.long()]
+    return shuffle[position[keep]]
 
 
 def sample_pixels_per_region(embeddings: Tensor, labels: Tensor, k: int, num_classes: int,

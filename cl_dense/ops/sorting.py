@@ -10,8 +10,15 @@ from torch import Tensor
 _INT16_MAX = torch.iinfo(torch.int16).max
 
 
-def stable_argsort(values: Tensor, upper: int) -> Tensor:
-    """Indices sorting the integer ``values`` (all in ``[0, upper]``) stably, ``[N]`` int64."""
+def stable_sort(values: Tensor, upper: int) -> tuple[Tensor, Tensor]:
+    """Sort the integer ``values`` (all in ``[0, upper]``) stably: ``(sorted values, indices)``,
+    both ``[N]``; the values come back as int16 when they fit (fine for comparisons and
+    arithmetic, not for indexing)."""
     if upper <= _INT16_MAX:
         values = values.to(torch.int16)
-    return torch.sort(values, stable=True).indices
+    return torch.sort(values, stable=True)
+
+
+def stable_argsort(values: Tensor, upper: int) -> Tensor:
+    """Indices sorting the integer ``values`` (all in ``[0, upper]``) stably, ``[N]`` int64."""
+    return stable_sort(values, upper)[1]
