@@ -70,9 +70,11 @@ def region_means(embeddings: Tensor, labels: Tensor, num_classes: int,
     dtype = torch.float64 if embeddings.dtype == torch.float64 else torch.float32
     local, bad = _pixel_classes(labels, num_classes, ignore_index)
     one_hot = embeddings.new_zeros((batch, num_classes + 1, local.shape[1]), dtype=dtype)
-    one_hot = one_hot.scatter_(1, local.unsqueeze(1), 1.0)[:, :num_classes]
-    # [B, C, HW] @ [B, HW, D] (a transposed view): 1.5x faster here than [B, D, HW] @ [B, HW, C]
+    one_hot.scatter_(1, local.unsqueeze(1), 1.0)
+    # [B, C + 1, HW] @ [B, HW, D] (a transposed view), the ignored row dropped afterwards: 1.5x
+    # faster here than [B, D, HW] @ [B, HW, C], and a sliced (strided) one-hot is slower still
     sums = torch.bmm(one_hot, embeddings.reshape(batch, dim, -1).to(dtype).transpose(1, 2))
+    sums = sums[:, :num_classes]
     raise_on_flags({**_label_check(bad, num_classes, ignore_index), **_finite_check(sums)})
     pixels = torch.bincount(_group_ids(local, num_classes).reshape(-1),
                             minlength=batch * (num_classes + 1))
