@@ -12,9 +12,7 @@ import argparse
 import sys
 
 import cl_dense  # noqa: F401  (safe checkpoint loading)
-from cl_dense.engine.dist import setup_cpu_distributed
-from cl_dense.engine.launch import (add_common_args, build_runner, import_toolbox_plugins, load_config,
-                                    resolve_work_dir)
+from cl_dense.engine.launch import add_common_args, build_runner, prepare_config
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -56,13 +54,9 @@ def add_result_output(cfg, out: str) -> None:
 def main(argv: list[str] | None = None) -> None:
     args = parse_args(argv)
     try:
-        cfg = load_config(args.config, args.cfg_options)
+        cfg = prepare_config(args)
     except (FileNotFoundError, ValueError) as err:
         sys.exit(f'error: {err}')
-    import_toolbox_plugins(cfg)
-    cfg.launcher = args.launcher
-    setup_cpu_distributed(cfg, args.launcher)
-    resolve_work_dir(cfg, args.config, args.work_dir)
     cfg.load_from = args.checkpoint
     if args.show_dir:
         enable_visualization(cfg, args.show_dir)

@@ -92,3 +92,20 @@ def build_runner(cfg: Config):
     if 'runner_type' in cfg:
         return RUNNERS.build(cfg)
     return Runner.from_cfg(cfg)
+
+
+def prepare_config(args: argparse.Namespace) -> Config:
+    """The steps both tools take: load the config (with ``--cfg-options``), import the toolbox
+    plugins, set the launcher (gloo on CPU-only machines) and the work dir.
+
+    Raises:
+        FileNotFoundError, ValueError: a missing or invalid config (see :func:`load_config`).
+    """
+    from .dist import setup_cpu_distributed
+
+    cfg = load_config(args.config, args.cfg_options)
+    import_toolbox_plugins(cfg)
+    cfg.launcher = args.launcher
+    setup_cpu_distributed(cfg, args.launcher)
+    resolve_work_dir(cfg, args.config, args.work_dir)
+    return cfg

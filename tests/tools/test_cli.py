@@ -83,7 +83,7 @@ def test_config_with_unknown_extension_is_a_clear_error(tmp_path):
 def test_unknown_scope_is_a_clear_error(tmp_path):
     cfg_file = tmp_path / 'other.py'
     cfg_file.write_text("default_scope = 'mmpretrain'\n")
-    with pytest.raises(ValueError, match="default_scope must be one of .*'mmpretrain'"):
+    with pytest.raises(SystemExit, match="error: config default_scope must be one of .*'mmpretrain'"):
         _load_tool('train').main([str(cfg_file)])
 
 
