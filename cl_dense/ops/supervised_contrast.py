@@ -228,8 +228,10 @@ def _autograd_backward(ctx, grad_loss: Tensor, *_unused: Tensor) -> tuple:
                                'but the anchors need a gradient')
         grad_anchors = anchor_grad * grad_loss.to(anchor_grad.dtype)
     if ctx.needs_input_grad[2]:
-        grad_keys = torch.ops.cl_dense.supervised_contrast_keys_backward(
-            grad_loss, anchors, anchor_labels, keys, key_labels, log_z, pos_weight, *ctx.options)
+        with torch.autocast(keys.device.type, enabled=False):
+            grad_keys = torch.ops.cl_dense.supervised_contrast_keys_backward(
+                grad_loss, anchors, anchor_labels, keys, key_labels, log_z, pos_weight,
+                *ctx.options)
     return (grad_anchors, None, grad_keys, None) + (None,) * (len(ctx.options) + 1)
 
 
@@ -270,7 +272,10 @@ def supervised_contrast(anchors: Tensor, anchor_labels: Tensor, keys: Optional[T
     check_arguments(anchors, anchor_labels, keys, key_labels, temperature, base_temperature,
                     denominator, self_contrast, chunk_size)
     anchors_grad = anchors.requires_grad and torch.is_grad_enabled()
-    loss = torch.ops.cl_dense.supervised_contrast_forward(
-        anchors, anchor_labels, keys, key_labels, float(temperature), float(base_temperature),
-        denominator, int(ignore_index), bool(self_contrast), int(chunk_size), anchors_grad)[0]
+    # The kernels choose their own accumulation dtype; an enclosing autocast must not recast
+    # their internal matmuls (it would mix bfloat16 and float32 operands).
+    with torch.autocast(anchors.device.type, enabled=False):
+        loss = torch.ops.cl_dense.supervised_contrast_forward(
+            anchors, anchor_labels, keys, key_labels, float(temperature), float(base_temperature),
+            denominator, int(ignore_index), bool(self_contrast), int(chunk_size), anchors_grad)[0]
     return loss

@@ -198,6 +198,21 @@ def test_half_inputs_accumulate_in_float32(dtype):
         torch.testing.assert_close(grad.double(), expected, rtol=1e-2, atol=1e-2 * scale)
 
 
+@pytest.mark.parametrize('keys_grad', [False, True])
+def test_enclosing_cpu_autocast_does_not_change_the_result(keys_grad):
+    """Under bf16 autocast (as in ``--amp`` training) the op still computes in float32."""
+    a, al, k, kl = make_case(5, 12, 50, 8, 3, 3)
+    expected, expected_grads = loss_and_grads(supervised_contrast, a, al, k, kl, keys_grad=keys_grad,
+                                              temperature=0.1, chunk_size=16)
+    with torch.autocast('cpu', dtype=torch.bfloat16):
+        loss, grads = loss_and_grads(supervised_contrast, a, al, k, kl, keys_grad=keys_grad,
+                                     temperature=0.1, chunk_size=16)
+    assert loss.dtype == torch.float32
+    torch.testing.assert_close(loss, expected)
+    for grad, ref in zip(grads, expected_grads):
+        torch.testing.assert_close(grad, ref)
+
+
 def test_loss_is_the_anchor_mean_of_per_anchor_losses():
     """Anchors without a positive do not dilute the mean."""
     a, al, k, kl = make_case(6, 10, 30, 8, 2, 2, ignore_rate=0.0)
