@@ -92,3 +92,28 @@ def test_cfg_options_parse_like_mmengine():
     assert args.cfg_options == {'a.b': 1, 'c': [1, 2], 'd': 'x'} and args.resume == 'auto'
     args = _load_tool('train').parse_args(['c.py', '--resume', 'w/iter_4.pth', '--launcher', 'pytorch'])
     assert args.resume == 'w/iter_4.pth' and args.launcher == 'pytorch'
+
+
+@pytest.mark.realdata
+def test_detection_config_trains_and_tests_through_the_same_tools(tmp_path, shared_data):
+    """default_scope = mmdet: train.py trains, test.py evaluates (COCO bbox) and dumps a .pkl."""
+    import pickle
+
+    config = PROJECT_ROOT / 'tests/fixtures/configs/tiny_faster-rcnn_r18_fpn_bccd.py'
+    root = f'{shared_data / "bccd"}/'
+    options = [f'{loader}.dataset.data_root={root}' for loader in
+               ('train_dataloader', 'val_dataloader', 'test_dataloader')]
+    options += [f'val_evaluator.ann_file={root}coco_derived/bccd_val.json',
+                f'test_evaluator.ann_file={root}coco_derived/bccd_val.json']
+    work = tmp_path / 'work'
+    train = _run([PROJECT_ROOT / 'tools/train.py', config, '--work-dir', work, '--cfg-options', *options],
+                 cwd=tmp_path)
+    assert train.returncode == 0, train.stderr[-3000:]
+    assert (work / 'iter_2.pth').is_file() and 'coco/bbox_mAP' in train.stdout + train.stderr
+    out = tmp_path / 'dets.pkl'
+    test = _run([PROJECT_ROOT / 'tools/test.py', config, work / 'iter_2.pth', '--work-dir', tmp_path / 'tw',
+                 '--out', out, '--cfg-options', *options], cwd=tmp_path)
+    assert test.returncode == 0, test.stderr[-3000:]
+    with open(out, 'rb') as f:
+        results = pickle.load(f)
+    assert len(results) == 4 and {'img_id', 'pred_instances'} <= set(results[0])
