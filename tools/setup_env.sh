@@ -15,6 +15,8 @@ set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 PYTHON="${PYTHON:-python3.11}"
 VENV="${VENV:-$ROOT/.venv}"
+# absolute, because the mmcv build runs from another directory
+case "$VENV" in /*) ;; *) VENV="$PWD/$VENV" ;; esac
 CACHE="${CL_DENSE_CACHE:-$HOME/.cache/cl_dense}"
 TORCH_VERSION=2.14.1
 TORCHVISION_VERSION=0.29.1
