@@ -97,14 +97,16 @@ def contrast_forward(backend: ModuleType, anchors: Tensor, anchor_labels: Tensor
     Returns ``(loss [], log_z [A], pos_weight [A], dloss/danchors [A, D] or [0, D])``: the
     anchors' gradient comes out of the forward pass itself (the key sums it needs are
     accumulated next to the logsumexp), so the backward only scales it; the statistics serve the
-    keys' backward.
+    keys' backward. The anchors' gradient stays in the accumulation dtype (float32 for half
+    inputs) until the backward has multiplied it by the incoming gradient: cast to float16 first,
+    its smallest entries would flush to zero before a loss scale could lift them.
     """
     check_values(anchors, anchor_labels, keys, key_labels, ignore_index, self_contrast)
     dtype = compute_dtype(anchors.dtype)
     log_z = anchors.new_zeros(anchors.shape[0], dtype=dtype)
     pos_weight = torch.zeros_like(log_z)
-    anchor_grad = torch.zeros_like(anchors) if anchors_grad else anchors.new_zeros(
-        (0, anchors.shape[1]))
+    anchor_grad = anchors.new_zeros((anchors.shape[0] if anchors_grad else 0, anchors.shape[1]),
+                                    dtype=dtype)
     plan = build_plan(anchor_labels, key_labels, ignore_index, self_contrast)
     if plan.num_anchors == 0:
         return log_z.new_zeros(()), log_z, pos_weight, anchor_grad
@@ -119,7 +121,7 @@ def contrast_forward(backend: ModuleType, anchors: Tensor, anchor_labels: Tensor
     pos_weight[plan.anchor_index] = stats.pos_weight
     if anchors_grad:
         rows = _anchor_gradient(plan, stats, scale, supcon) / temperature
-        anchor_grad.index_copy_(0, plan.anchor_index, rows.to(anchors.dtype))
+        anchor_grad.index_copy_(0, plan.anchor_index, rows)
     return per_anchor.mean() * scale, log_z, pos_weight, anchor_grad
 
 
@@ -185,7 +187,8 @@ def _(anchors: Tensor, anchor_labels: Tensor, keys: Tensor, key_labels: Tensor,
       anchors_grad: bool) -> tuple[Tensor, Tensor, Tensor, Tensor]:
     dtype = compute_dtype(anchors.dtype)
     stats = anchors.new_empty(anchors.shape[0], dtype=dtype)
-    anchor_grad = anchors.new_empty((anchors.shape[0] if anchors_grad else 0, anchors.shape[1]))
+    anchor_grad = anchors.new_empty((anchors.shape[0] if anchors_grad else 0, anchors.shape[1]),
+                                    dtype=dtype)
     return anchors.new_empty((), dtype=dtype), stats, torch.empty_like(stats), anchor_grad
 
 
@@ -226,7 +229,7 @@ def _autograd_backward(ctx, grad_loss: Tensor, *_unused: Tensor) -> tuple:
         if anchor_grad.shape != anchors.shape:
             raise RuntimeError('supervised_contrast_forward was called with anchors_grad=False '
                                'but the anchors need a gradient')
-        grad_anchors = anchor_grad * grad_loss.to(anchor_grad.dtype)
+        grad_anchors = (anchor_grad * grad_loss.to(anchor_grad.dtype)).to(anchors.dtype)
     if ctx.needs_input_grad[2]:
         with torch.autocast(keys.device.type, enabled=False):
             grad_keys = torch.ops.cl_dense.supervised_contrast_keys_backward(

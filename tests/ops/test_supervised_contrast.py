@@ -1,5 +1,6 @@
 """supervised_contrast (CPU kernel) against the dense reference, hand values, edge cases, errors."""
 import math
+import zlib
 
 import pytest
 import torch
@@ -67,7 +68,8 @@ CASES = {
 @pytest.mark.parametrize('case', list(CASES))
 @pytest.mark.parametrize('chunk_size', [1, 7, 16, 4096])
 def test_matches_reference(case, denominator, chunk_size):
-    a, al, k, kl = make_case(hash(case) % 1000 + chunk_size, *CASES[case])
+    # crc32, not hash(): str hashes are salted per process, so the case would change every run
+    a, al, k, kl = make_case(zlib.crc32(case.encode()) % 1000 + chunk_size, *CASES[case])
     if case == 'one_anchor':
         al[0] = 1
     assert_matches_reference(a, al, k, kl, temperature=0.1, base_temperature=0.07,
@@ -196,6 +198,26 @@ def test_half_inputs_accumulate_in_float32(dtype):
         assert grad.dtype == dtype
         scale = expected.abs().max().item()
         torch.testing.assert_close(grad.double(), expected, rtol=1e-2, atol=1e-2 * scale)
+
+
+def test_float16_anchor_gradient_survives_loss_scaling():
+    """As under AMP's loss scaling: ``(scale * loss).backward()`` with float16 anchors. The op's
+    float32 gradient is scaled before it is cast, so entries below float16's smallest subnormal
+    (6e-8) before scaling are not flushed to zero; each entry is the scaled float64 gradient
+    rounded once to float16. (AMP's initial scale 2**16 is itself beyond float16's range, so a
+    gradient kept in float16 and multiplied by it would even turn into inf/NaN.)"""
+    scale, t, t_b = 2.0 ** 16, 0.07, 700.0  # t / t_b = 1e-4 stands for a small loss weight
+    a, al, k, kl = make_case(11, 256, 1000, 64, 8, 8, dtype=torch.float16)
+    anchors = a.detach().clone().requires_grad_()
+    (supervised_contrast(anchors, al, k, kl, t, t_b, chunk_size=512) * scale).backward()
+    ref_anchors = a.double().requires_grad_()
+    (supervised_contrast_reference(ref_anchors, al, k.double(), kl, t, t_b) * scale).backward()
+    expected = ref_anchors.grad.to(torch.float16)
+    tiny = (ref_anchors.grad.abs() < 2.0 ** -24 * scale) & (expected != 0)
+    assert int(tiny.sum()) > 100  # the case has entries that unscaled float16 cannot hold
+    assert not (anchors.grad[expected != 0] == 0).any()
+    torch.testing.assert_close(anchors.grad.double(), expected.double(), rtol=2e-3,
+                               atol=1e-3 * expected.abs().max().item())
 
 
 @pytest.mark.parametrize('keys_grad', [False, True])
