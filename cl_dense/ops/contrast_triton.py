@@ -33,13 +33,26 @@ def _layout(plan: ContrastPlan, anchors: Tensor, keys: Tensor, temperature: floa
                 BLOCK_D=block_d, num_warps=8 if block_d >= 128 else 4)
 
 
-def _block_key_ranges(plan: ContrastPlan) -> tuple[Tensor, Tensor]:
-    """Per anchor block, the sorted key range covering its anchors' classes."""
-    pad = -plan.num_anchors % BLOCK_ANCHORS
-    lo = torch.nn.functional.pad(plan.pos_lo, (0, pad), value=plan.num_keys)
-    hi = torch.nn.functional.pad(plan.pos_hi, (0, pad), value=0)
-    return (lo.view(-1, BLOCK_ANCHORS).amin(1).contiguous(),
-            hi.view(-1, BLOCK_ANCHORS).amax(1).contiguous())
+def class_blocks(plan: ContrastPlan) -> tuple[Tensor, Tensor, Tensor, Tensor]:
+    """Anchor blocks of the positive pass, each within one class: ``(first_row, end_row,
+    key_lo, key_hi)``, ``[B]`` int64 each.
+
+    Block ``b`` takes the plan's anchors ``[first_row, min(first_row + BLOCK_ANCHORS, end_row))``
+    (``end_row`` is the end of their class's rows) and reads only the sorted key positions
+    ``[key_lo, key_hi)`` of that class. A class of ``r`` anchors takes ``ceil(r / BLOCK_ANCHORS)``
+    blocks. One host synchronisation (the number of blocks sizes the grid).
+    """
+    device = plan.anchor_labels.device
+    _, counts = torch.unique_consecutive(plan.anchor_labels, return_counts=True)
+    class_end = counts.cumsum(0)
+    class_start = class_end - counts
+    blocks_per_class = (counts + BLOCK_ANCHORS - 1) // BLOCK_ANCHORS
+    block_class = torch.repeat_interleave(blocks_per_class)
+    first_block = blocks_per_class.cumsum(0) - blocks_per_class
+    within = torch.arange(block_class.shape[0], device=device) - first_block[block_class]
+    start = class_start[block_class]
+    return (start + within * BLOCK_ANCHORS, class_end[block_class],
+            plan.pos_lo[start], plan.pos_hi[start])
 
 
 def forward_stats(plan: ContrastPlan, anchors: Tensor, keys: Tensor, temperature: float,
@@ -58,12 +71,12 @@ def forward_stats(plan: ContrastPlan, anchors: Tensor, keys: Tensor, temperature
                                      EXCLUDE_SAME=not supcon, WITH_KEYS=with_keys, **args)
     pos_term, pos_weight = pos_sum, torch.zeros_like(log_z)
     if not supcon:
-        block_lo, block_hi = _block_key_ranges(plan)
+        first_row, end_row, key_lo, key_hi = class_blocks(plan)
         pos_term, pos_weight = torch.empty_like(log_z), torch.empty_like(log_z)
-        kernels.positive_kernel[grid](log_z_ptr=log_z, block_lo_ptr=block_lo,
-                                      block_hi_ptr=block_hi, softplus_ptr=pos_term,
-                                      sigmoid_ptr=pos_weight, pos_keys_ptr=pos_keys,
-                                      WITH_KEYS=with_keys, **args)
+        kernels.positive_kernel[(first_row.shape[0],)](
+            log_z_ptr=log_z, block_row_ptr=first_row, block_end_ptr=end_row, block_lo_ptr=key_lo,
+            block_hi_ptr=key_hi, softplus_ptr=pos_term, sigmoid_ptr=pos_weight,
+            pos_keys_ptr=pos_keys, WITH_KEYS=with_keys, **args)
     return ForwardStats(log_z=log_z, pos_term=pos_term, pos_weight=pos_weight, row_max=row_max,
                         exp_keys=exp_keys if with_keys else None,
                         pos_keys=pos_keys if with_keys else None)

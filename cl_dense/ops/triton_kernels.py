@@ -63,8 +63,10 @@ def denominator_kernel(a_ptr, a_lab_ptr, self_ptr, keys_ptr, order_ptr, k_lab_pt
                        EXCLUDE_SAME: tl.constexpr, WITH_KEYS: tl.constexpr,
                        BLOCK_A: tl.constexpr, BLOCK_K: tl.constexpr, BLOCK_D: tl.constexpr):
     """Online over key tiles, per anchor: ``log_z = LSE`` of ``s`` over the denominator keys,
-    its final shift ``row_max``, ``pos_sum = sum_p s_ip`` and, with ``WITH_KEYS``,
-    ``exp_keys = sum_j exp(s_ij - row_max) k_j`` (denominator) and ``pos_keys = sum_p k_p``."""
+    its final shift ``row_max`` and, with ``WITH_KEYS``, ``exp_keys = sum_j exp(s_ij - row_max)
+    k_j`` (denominator). supcon only (``EXCLUDE_SAME`` off): ``pos_sum = sum_p s_ip`` and, with
+    ``WITH_KEYS``, ``pos_keys = sum_p k_p``; contrastiveseg's positive terms come from
+    ``positive_kernel``, so those are neither accumulated nor stored then."""
     rows = tl.program_id(0) * BLOCK_A + tl.arange(0, BLOCK_A)
     a = _anchor_tile(a_ptr, rows, n, D, BLOCK_D)
     a_lab = tl.load(a_lab_ptr + rows, mask=rows < n, other=-2)
@@ -79,7 +81,8 @@ def denominator_kernel(a_ptr, a_lab_ptr, self_ptr, keys_ptr, order_ptr, k_lab_pt
         k = _key_tile(keys_ptr, order_ptr, cols, m, D, BLOCK_D)
         s = tl.dot(a, tl.trans(k), input_precision='ieee')
         denominator, positive = _masks(rows, cols, n, m, a_lab, self_p, k_lab_ptr, EXCLUDE_SAME)
-        pos_sum += tl.sum(tl.where(positive, s, 0.0), axis=1)
+        if not EXCLUDE_SAME:
+            pos_sum += tl.sum(tl.where(positive, s, 0.0), axis=1)
         s = tl.where(denominator, s, float('-inf'))
         new_max = tl.maximum(run_max, tl.max(s, axis=1))
         shift = tl.where(new_max == float('-inf'), 0.0, new_max)
@@ -89,32 +92,38 @@ def denominator_kernel(a_ptr, a_lab_ptr, self_ptr, keys_ptr, order_ptr, k_lab_pt
         run_max = new_max
         if WITH_KEYS:
             exp_keys = exp_keys * rescale[:, None] + tl.dot(e, k, input_precision='ieee')
-            pos_keys += tl.dot(positive.to(tl.float32), k, input_precision='ieee')
+            if not EXCLUDE_SAME:
+                pos_keys += tl.dot(positive.to(tl.float32), k, input_precision='ieee')
     shift = tl.where(run_max == float('-inf'), 0.0, run_max)
     tl.store(log_z_ptr + rows, tl.log(run_sum) + shift, mask=rows < n)
     tl.store(row_max_ptr + rows, shift, mask=rows < n)
-    tl.store(pos_sum_ptr + rows, pos_sum, mask=rows < n)
+    if not EXCLUDE_SAME:
+        tl.store(pos_sum_ptr + rows, pos_sum, mask=rows < n)
     if WITH_KEYS:
         _store_rows(exp_keys_ptr, rows, n, D, exp_keys, BLOCK_D)
-        _store_rows(pos_keys_ptr, rows, n, D, pos_keys, BLOCK_D)
+        if not EXCLUDE_SAME:
+            _store_rows(pos_keys_ptr, rows, n, D, pos_keys, BLOCK_D)
 
 
 @triton.jit
 def positive_kernel(a_ptr, a_lab_ptr, self_ptr, keys_ptr, order_ptr, k_lab_ptr, log_z_ptr,
-                    block_lo_ptr, block_hi_ptr, softplus_ptr, sigmoid_ptr, pos_keys_ptr, n, m, D,
-                    WITH_KEYS: tl.constexpr, BLOCK_A: tl.constexpr, BLOCK_K: tl.constexpr,
-                    BLOCK_D: tl.constexpr):
+                    block_row_ptr, block_end_ptr, block_lo_ptr, block_hi_ptr, softplus_ptr,
+                    sigmoid_ptr, pos_keys_ptr, n, m, D, WITH_KEYS: tl.constexpr,
+                    BLOCK_A: tl.constexpr, BLOCK_K: tl.constexpr, BLOCK_D: tl.constexpr):
     """contrastiveseg positives, ``gap = log_z_i - s_ip``: ``sum_p softplus(gap)``,
     ``sum_p sigmoid(gap)`` and, with ``WITH_KEYS``, ``pos_keys = sum_p sigmoid(gap) k_p``.
 
-    Only the key positions ``[block_lo, block_hi)`` of the block's classes are visited.
+    Each program takes the anchors ``[block_row, min(block_row + BLOCK_A, block_end))``, all of
+    one class, and visits only that class's sorted key positions ``[block_lo, block_hi)`` (see
+    ``contrast_triton.class_blocks``).
     """
     block = tl.program_id(0)
-    rows = block * BLOCK_A + tl.arange(0, BLOCK_A)
-    a = _anchor_tile(a_ptr, rows, n, D, BLOCK_D)
-    a_lab = tl.load(a_lab_ptr + rows, mask=rows < n, other=-2)
-    self_p = tl.load(self_ptr + rows, mask=rows < n, other=-1)
-    log_z = tl.load(log_z_ptr + rows, mask=rows < n, other=0.0)
+    rows = tl.load(block_row_ptr + block) + tl.arange(0, BLOCK_A)
+    end = tl.load(block_end_ptr + block)
+    a = _anchor_tile(a_ptr, rows, end, D, BLOCK_D)
+    a_lab = tl.load(a_lab_ptr + rows, mask=rows < end, other=-2)
+    self_p = tl.load(self_ptr + rows, mask=rows < end, other=-1)
+    log_z = tl.load(log_z_ptr + rows, mask=rows < end, other=0.0)
     softplus = tl.zeros([BLOCK_A], tl.float32)
     sigmoid = tl.zeros([BLOCK_A], tl.float32)
     pos_keys = tl.zeros([BLOCK_A, BLOCK_D], tl.float32)
@@ -122,17 +131,17 @@ def positive_kernel(a_ptr, a_lab_ptr, self_ptr, keys_ptr, order_ptr, k_lab_ptr, 
         cols = start + tl.arange(0, BLOCK_K)
         k = _key_tile(keys_ptr, order_ptr, cols, m, D, BLOCK_D)
         s = tl.dot(a, tl.trans(k), input_precision='ieee')
-        _, positive = _masks(rows, cols, n, m, a_lab, self_p, k_lab_ptr, True)
+        _, positive = _masks(rows, cols, end, m, a_lab, self_p, k_lab_ptr, True)
         gap = tl.where(positive, log_z[:, None] - s, float('-inf'))
         softplus += tl.sum(tl.maximum(gap, 0.0) + tl.log(1.0 + tl.exp(-tl.abs(gap))), axis=1)
         weight = 1.0 / (1.0 + tl.exp(-gap))
         sigmoid += tl.sum(weight, axis=1)
         if WITH_KEYS:
             pos_keys += tl.dot(weight, k, input_precision='ieee')
-    tl.store(softplus_ptr + rows, softplus, mask=rows < n)
-    tl.store(sigmoid_ptr + rows, sigmoid, mask=rows < n)
+    tl.store(softplus_ptr + rows, softplus, mask=rows < end)
+    tl.store(sigmoid_ptr + rows, sigmoid, mask=rows < end)
     if WITH_KEYS:
-        _store_rows(pos_keys_ptr, rows, n, D, pos_keys, BLOCK_D)
+        _store_rows(pos_keys_ptr, rows, end, D, pos_keys, BLOCK_D)
 
 
 @triton.jit

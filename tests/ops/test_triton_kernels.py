@@ -26,6 +26,9 @@ CONTRAST_CASES = {
     'sorted_keys_odd_dim': (8, 70, 12, 3, 3, 'contrastiveseg', False, True),
     'single_class': (6, 30, 16, 1, 1, 'contrastiveseg', False, False),
     'absent_classes': (40, 33, 16, 6, 2, 'supcon', False, False),
+    # ~45 anchors per class: classes spanning two positive-pass blocks
+    'multi_block_classes': (90, 50, 16, 2, 3, 'contrastiveseg', False, False),
+    'multi_block_classes_self': (70, 70, 16, 2, 2, 'contrastiveseg', True, False),
 }
 
 
@@ -128,7 +131,34 @@ def test_ring_push_kernel_matches_the_reference(interpreter_results):
 
 
 INT_POINTERS = {'a_lab_ptr', 'self_ptr', 'order_ptr', 'k_lab_ptr', 'block_lo_ptr', 'block_hi_ptr',
-                'dest_ptr'}
+                'block_row_ptr', 'block_end_ptr', 'dest_ptr'}
+
+
+def test_positive_blocks_hold_one_class_and_read_only_its_keys():
+    """Every anchor of the plan is in exactly one block, a block's anchors share one class, and
+    its key range is exactly that class's keys (not the span between its lowest and highest
+    class, which was about half the bank with the memory defaults)."""
+    import torch
+
+    from cl_dense.ops.contrast_plan import build_plan
+    from cl_dense.ops.contrast_triton import BLOCK_ANCHORS, class_blocks
+
+    gen = torch.Generator().manual_seed(3)
+    anchor_labels = torch.randint(0, 19, (300,), generator=gen)
+    anchor_labels[:80] = 4  # one class over several blocks
+    key_labels = torch.arange(19).repeat_interleave(50)[torch.randperm(950, generator=gen)]
+    plan = build_plan(anchor_labels, key_labels, IGNORE, False)
+    first, end, key_lo, key_hi = class_blocks(plan)
+    covered = torch.zeros(plan.num_anchors, dtype=torch.int64)
+    for row, stop, lo, hi in zip(first.tolist(), end.tolist(), key_lo.tolist(), key_hi.tolist()):
+        rows = slice(row, min(row + BLOCK_ANCHORS, stop))
+        covered[rows] += 1
+        classes = plan.anchor_labels[rows].unique()
+        assert classes.numel() == 1
+        assert plan.key_labels[lo:hi].eq(classes).all() and hi - lo == 50
+    assert covered.eq(1).all()
+    assert first.shape[0] == sum(-(-int(n) // BLOCK_ANCHORS)
+                                 for n in torch.bincount(anchor_labels) if n > 0)
 
 
 def _compile_for_cuda(fn, keys_type: str = 'fp32', **constexprs) -> None:
