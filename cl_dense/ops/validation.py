@@ -71,8 +71,9 @@ def raise_on_flags(checks: dict[str, Tensor]) -> None:
 def nonfinite(x: Tensor) -> Tensor:
     """0-d bool: ``x`` holds a NaN or an infinity.
 
-    One vectorised min/max pass (NaN propagates through both) and no ``x``-sized temporary;
-    ``torch.isfinite(x).all()`` is about 20 times slower on the CPU.
+    One vectorised min/max pass (NaN propagates through both) and no ``x``-sized temporary:
+    18x faster than ``torch.isfinite(x).all()`` on ``[8, 256, 128, 256]`` embeddings on the CPU
+    (``tools/analysis_tools/benchmark_micro_ops.py``).
     """
     if x.numel() == 0:
         return torch.zeros((), dtype=torch.bool, device=x.device)
