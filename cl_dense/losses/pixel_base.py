@@ -5,11 +5,9 @@ from typing import Callable, NamedTuple, Optional
 import torch
 from torch import Tensor, nn
 
-from ..ops import supervised_contrast
+from ..ops import DENOMINATORS, supervised_contrast
 from ..samplers import sample_hard_easy_anchors
 from .pixel_inputs import pixels_at_embedding_size
-
-DENOMINATORS = ('contrastiveseg', 'supcon')
 
 
 def float32_maths(forward: Callable) -> Callable:
@@ -77,28 +75,34 @@ class PixelContrastBase(nn.Module):
 
     def sample(self, embeddings: Tensor, seg_labels: Tensor, seg_logits: Optional[Tensor],
                generator: Optional[torch.Generator]) -> SampledPixels:
-        """Resize and flatten the inputs, then draw hard/easy anchors.
+        """Resize, flatten and check the inputs (the call's one data check, see
+        ``pixels_at_embedding_size``), then draw hard/easy anchors.
 
         Args:
             embeddings: [N, D, h, w]; seg_labels: [N, (1,) H, W]; seg_logits: [N, K, H', W'] or
             ``None``; generator: sampling randomness.
         """
-        embeddings, labels, preds = pixels_at_embedding_size(embeddings, seg_labels, seg_logits)
+        embeddings, labels, preds = pixels_at_embedding_size(embeddings, seg_labels, seg_logits,
+                                                             self.num_classes, self.ignore_index)
         num, dim = embeddings.shape[:2]
         index, anchor_labels = sample_hard_easy_anchors(
             labels.reshape(num, -1), None if preds is None else preds.reshape(num, -1),
-            self.num_classes, self.max_samples, self.max_views, self.ignore_index, generator)
+            self.num_classes, self.max_samples, self.max_views, self.ignore_index, generator,
+            validate=False)
         anchors = embeddings.flatten(2).transpose(1, 2).reshape(-1, dim)[index]
         return SampledPixels(embeddings, labels, anchors, anchor_labels)
 
     def self_contrast(self, anchors: Tensor, anchor_labels: Tensor) -> Tensor:
-        """In-batch term: anchors [A, D] against each other (pairs (i, i) skipped)."""
+        """In-batch term: anchors [A, D] against each other (pairs (i, i) skipped); the anchors
+        come from checked embeddings (``sample``)."""
         return supervised_contrast(anchors, anchor_labels, None, None, self.temperature,
                                    self.base_temperature, self.denominator, self.ignore_index,
-                                   self_contrast=True)
+                                   self_contrast=True, validate=False)
 
     def contrast(self, anchors: Tensor, anchor_labels: Tensor, keys: Tensor,
                  key_labels: Tensor) -> Tensor:
-        """Anchors [A, D] against a separate key set [M, D]."""
+        """Anchors [A, D] against a separate key set [M, D], both already checked (anchors by
+        ``sample``, bank keys when they were pushed)."""
         return supervised_contrast(anchors, anchor_labels, keys, key_labels, self.temperature,
-                                   self.base_temperature, self.denominator, self.ignore_index)
+                                   self.base_temperature, self.denominator, self.ignore_index,
+                                   validate=False)

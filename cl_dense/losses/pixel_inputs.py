@@ -5,6 +5,8 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
+from ..ops.validation import label_check, nonfinite, raise_on_flags
+
 
 def labels_at(seg_labels: Tensor, size: Tuple[int, int]) -> Tensor:
     """Nearest-resize ground truth to the embedding size.
@@ -54,17 +56,27 @@ def predictions_at(seg_logits: Tensor, size: Tuple[int, int]) -> Tensor:
 
 
 def pixels_at_embedding_size(embeddings: Tensor, seg_labels: Tensor,
-                             seg_logits: Optional[Tensor]
-                             ) -> Tuple[Tensor, Tensor, Optional[Tensor]]:
+                             seg_logits: Optional[Tensor], num_classes: int,
+                             ignore_index: int) -> Tuple[Tensor, Tensor, Optional[Tensor]]:
     """Checked embeddings with labels and predictions at their resolution.
 
+    This is the one data check of a contrast loss call (one host synchronisation): the ops the
+    losses call next run with ``validate=False``.
+
     Args:
-        embeddings: [N, D, h, w] L2-normalised embeddings (bf16/fp16 are cast to float32).
-        seg_labels: [N, H, W] or [N, 1, H, W] ground truth at image resolution.
+        embeddings: [N, D, h, w] L2-normalised embeddings (bf16/fp16 are cast to float32); every
+            entry must be finite, ignored pixels included (a NaN anywhere means the network
+            diverged).
+        seg_labels: [N, H, W] or [N, 1, H, W] ground truth at image resolution; at the
+            embedding resolution the labels must lie in ``[0, num_classes)`` or equal
+            ``ignore_index``.
         seg_logits: [N, K, H', W'] decode logits, or ``None``.
 
     Returns:
         embeddings [N, D, h, w] float32, labels [N, h, w] long, preds [N, h, w] long or ``None``.
+
+    Raises:
+        ValueError: wrong shapes, labels out of range (naming them), non-finite embeddings.
     """
     if embeddings.dim() != 4:
         raise ValueError(f'embeddings must be [N, D, h, w], got {tuple(embeddings.shape)}')
@@ -73,9 +85,9 @@ def pixels_at_embedding_size(embeddings: Tensor, seg_labels: Tensor,
         raise ValueError(f'batch sizes differ: embeddings {num}, seg_labels {seg_labels.shape[0]}'
                          + ('' if seg_logits is None else f', seg_logits {seg_logits.shape[0]}'))
     embeddings = embeddings.float()
-    # One reduction: the sum of L2-normalised rows is finite unless an entry is NaN or Inf.
-    if not bool(torch.isfinite(embeddings.sum())):
-        raise ValueError('embeddings contain NaN or Inf')
     size = (height, width)
+    labels = labels_at(seg_labels, size)
+    raise_on_flags({**label_check(labels, num_classes, ignore_index),
+                    'embeddings contain NaN or infinite values': nonfinite(embeddings)})
     preds = None if seg_logits is None else predictions_at(seg_logits, size)
-    return embeddings, labels_at(seg_labels, size), preds
+    return embeddings, labels, preds

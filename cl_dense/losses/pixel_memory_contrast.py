@@ -182,16 +182,17 @@ class PixelMemoryContrastLoss(PixelContrastBase):
 
     def _push(self, embeddings: Tensor, labels: Tensor,
               generator: Optional[torch.Generator]) -> None:
-        """Enqueue detached keys of embeddings [N, D, h, w] with labels [N, h, w]."""
+        """Enqueue detached keys of embeddings [N, D, h, w] with labels [N, h, w], both checked
+        by ``sample`` (so the ops and banks skip their own data checks)."""
         if 'pixel' in self.banks:
             feats, pixel_labels, _ = sample_pixels_per_region(
                 embeddings, labels, self.pixel_update_freq, self.num_classes, self.ignore_index,
-                generator)
-            self.pixel_bank.push(feats, pixel_labels)
+                generator, validate=False)
+            self.pixel_bank.push(feats, pixel_labels, validate=False)
         if 'region' in self.banks:
             means, region_labels, _ = region_means(embeddings, labels, self.num_classes,
-                                                   self.ignore_index)
-            self.region_bank.push(means, region_labels)
+                                                   self.ignore_index, validate=False)
+            self.region_bank.push(means, region_labels, validate=False)
 
     def _fill_diagnostics(self) -> Dict[str, Tensor]:
         """Fill fractions of the banks, as float scalars (see ``fill_stats``)."""

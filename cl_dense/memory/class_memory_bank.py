@@ -45,16 +45,18 @@ class ClassMemoryBank(nn.Module):
         return self.feats.shape[2]
 
     @torch.no_grad()
-    def push(self, feats: Tensor, labels: Tensor) -> None:
+    def push(self, feats: Tensor, labels: Tensor, *, validate: bool = True) -> None:
         """Enqueue ``feats [N, D]`` (detached, cast to the bank dtype) with ``labels [N]``.
 
         With an initialised process group the rows of all ranks are gathered first (ranks may
         push different N, even 0) and pushed in rank order, so every rank ends with the same
-        bank. Each rank validates its own rows before the gather.
+        bank. Each rank validates its own rows before the gather (labels in ``[0, C)`` or
+        ``ignore_index``, finite features); ``validate=False`` skips that data check (one host
+        synchronisation) when the caller has made it.
         """
         if isinstance(feats, Tensor) and feats.is_floating_point():
             feats = feats.detach().to(self.feats.dtype)
-        check_push(self.feats, self.ptr, self.count, feats, labels, self.ignore_index)
+        check_push(self.feats, self.ptr, self.count, feats, labels, self.ignore_index, validate)
         feats, labels = all_gather_rows(feats, labels)
         torch.ops.cl_dense.class_ring_push(self.feats, self.ptr, self.count, feats, labels,
                                            self.ignore_index)

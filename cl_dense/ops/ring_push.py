@@ -12,7 +12,7 @@ from torch import Tensor
 
 from .sorting import stable_argsort
 from .triton_support import triton_backend
-from .validation import (bad_labels, check_features, check_labels, check_same, nonfinite,
+from .validation import (check_features, check_labels, check_same, label_check, nonfinite,
                          raise_on_flags)
 
 
@@ -52,8 +52,9 @@ def advance(ptr: Tensor, count: Tensor, written: Tensor, size: int) -> None:
 
 
 def check_push(bank: Tensor, ptr: Tensor, count: Tensor, feats: Tensor, labels: Tensor,
-               ignore_index: int) -> None:
-    """Shapes, dtypes, devices, label range ``[0, C)`` or ``ignore_index``, finite ``feats``."""
+               ignore_index: int, validate: bool = True) -> None:
+    """Shapes, dtypes and devices; with ``validate`` also the data (one host synchronisation):
+    label range ``[0, C)`` or ``ignore_index``, finite ``feats``."""
     if not isinstance(bank, Tensor) or bank.dim() != 3:
         got = tuple(bank.shape) if isinstance(bank, Tensor) else type(bank).__name__
         raise ValueError(f'bank must be a 3-D [C, Q, D] tensor, got {got}')
@@ -66,11 +67,9 @@ def check_push(bank: Tensor, ptr: Tensor, count: Tensor, feats: Tensor, labels: 
     check_labels('count', count, num_classes)
     check_same('dtype', bank=bank, feats=feats)
     check_same('device', bank=bank, ptr=ptr, count=count, feats=feats, labels=labels)
-    raise_on_flags({
-        'feats contain NaN or infinite values': nonfinite(feats),
-        f'labels must be in [0, {num_classes}) or ignore_index={ignore_index}':
-            bad_labels(labels, ignore_index, num_classes),
-    })
+    if validate:
+        raise_on_flags({'feats contain NaN or infinite values': nonfinite(feats),
+                        **label_check(labels, num_classes, ignore_index)})
 
 
 @torch.library.custom_op('cl_dense::class_ring_push', mutates_args=('bank', 'ptr', 'count'),
@@ -96,12 +95,13 @@ def _(bank: Tensor, ptr: Tensor, count: Tensor, feats: Tensor, labels: Tensor,
 
 
 def class_ring_push(bank: Tensor, ptr: Tensor, count: Tensor, feats: Tensor, labels: Tensor,
-                    ignore_index: int = 255) -> None:
+                    ignore_index: int = 255, *, validate: bool = True) -> None:
     """Push ``feats [N, D]`` with ``labels [N]`` into ``bank [C, Q, D]`` in place.
 
     ``ptr [C]`` and ``count [C]`` (int64) are updated in place. ``feats`` must share the bank's
     dtype and device; labels lie in ``[0, C)`` or equal ``ignore_index`` (those rows are skipped).
-    Raises ``ValueError`` naming the offending argument.
+    Raises ``ValueError`` naming the offending argument; ``validate=False`` skips the data checks
+    (labels, finiteness) when the caller has made them.
     """
-    check_push(bank, ptr, count, feats, labels, ignore_index)
+    check_push(bank, ptr, count, feats, labels, ignore_index, validate)
     torch.ops.cl_dense.class_ring_push(bank, ptr, count, feats, labels, int(ignore_index))

@@ -63,7 +63,8 @@ def check_arguments(anchors: Tensor, anchor_labels: Tensor, keys: Tensor, key_la
 
 def check_values(anchors: Tensor, anchor_labels: Tensor, keys: Tensor, key_labels: Tensor,
                  ignore_index: int, self_contrast: bool) -> None:
-    """Data checks, one host synchronisation: finite features, labels >= 0 or ignore_index."""
+    """Data checks, one host synchronisation: finite features, labels >= 0 or ignore_index
+    (skipped with ``validate=False`` when the caller has checked its data)."""
     checks = {
         'anchors contain NaN or infinite values': nonfinite(anchors),
         'keys contain NaN or infinite values': nonfinite(keys),
@@ -91,8 +92,9 @@ def default_backend(anchors: Tensor) -> ModuleType:
 def contrast_forward(backend: ModuleType, anchors: Tensor, anchor_labels: Tensor, keys: Tensor,
                      key_labels: Tensor, temperature: float, base_temperature: float,
                      denominator: str, ignore_index: int, self_contrast: bool, chunk_size: int,
-                     anchors_grad: bool) -> tuple[Tensor, Tensor, Tensor, Tensor]:
-    """Validated forward with the passes of ``backend``.
+                     anchors_grad: bool,
+                     validate: bool = True) -> tuple[Tensor, Tensor, Tensor, Tensor]:
+    """Forward with the passes of ``backend``, after ``check_values`` when ``validate``.
 
     Returns ``(loss [], log_z [A], pos_weight [A], dloss/danchors [A, D] or [0, D])``: the
     anchors' gradient comes out of the forward pass itself (the key sums it needs are
@@ -101,7 +103,8 @@ def contrast_forward(backend: ModuleType, anchors: Tensor, anchor_labels: Tensor
     inputs) until the backward has multiplied it by the incoming gradient: cast to float16 first,
     its smallest entries would flush to zero before a loss scale could lift them.
     """
-    check_values(anchors, anchor_labels, keys, key_labels, ignore_index, self_contrast)
+    if validate:
+        check_values(anchors, anchor_labels, keys, key_labels, ignore_index, self_contrast)
     dtype = compute_dtype(anchors.dtype)
     log_z = anchors.new_zeros(anchors.shape[0], dtype=dtype)
     pos_weight = torch.zeros_like(log_z)
@@ -172,19 +175,19 @@ def contrast_keys_backward(backend: ModuleType, grad: Tensor, anchors: Tensor,
 def supervised_contrast_forward(anchors: Tensor, anchor_labels: Tensor, keys: Tensor,
                                 key_labels: Tensor, temperature: float, base_temperature: float,
                                 denominator: str, ignore_index: int, self_contrast: bool,
-                                chunk_size: int,
-                                anchors_grad: bool) -> tuple[Tensor, Tensor, Tensor, Tensor]:
+                                chunk_size: int, anchors_grad: bool,
+                                validate: bool) -> tuple[Tensor, Tensor, Tensor, Tensor]:
     """See ``contrast_forward``; the last three outputs are kept for the backward."""
     return contrast_forward(default_backend(anchors), anchors, anchor_labels, keys, key_labels,
                             temperature, base_temperature, denominator, ignore_index,
-                            self_contrast, chunk_size, anchors_grad)
+                            self_contrast, chunk_size, anchors_grad, validate)
 
 
 @supervised_contrast_forward.register_fake
 def _(anchors: Tensor, anchor_labels: Tensor, keys: Tensor, key_labels: Tensor,
       temperature: float, base_temperature: float, denominator: str, ignore_index: int,
-      self_contrast: bool, chunk_size: int,
-      anchors_grad: bool) -> tuple[Tensor, Tensor, Tensor, Tensor]:
+      self_contrast: bool, chunk_size: int, anchors_grad: bool,
+      validate: bool) -> tuple[Tensor, Tensor, Tensor, Tensor]:
     dtype = compute_dtype(anchors.dtype)
     stats = anchors.new_empty(anchors.shape[0], dtype=dtype)
     anchor_grad = anchors.new_empty((anchors.shape[0] if anchors_grad else 0, anchors.shape[1]),
@@ -218,7 +221,8 @@ def _setup_context(ctx, inputs: tuple, output: tuple) -> None:
     _, log_z, pos_weight, anchor_grad = output
     ctx.save_for_backward(anchors, anchor_labels, keys, key_labels, log_z, pos_weight,
                           anchor_grad)
-    ctx.options = options[:-1]
+    ctx.num_inputs = len(inputs)
+    ctx.options = options[:-2]  # temperature .. chunk_size: without anchors_grad and validate
     ctx.mark_non_differentiable(log_z, pos_weight, anchor_grad)
 
 
@@ -235,7 +239,7 @@ def _autograd_backward(ctx, grad_loss: Tensor, *_unused: Tensor) -> tuple:
             grad_keys = torch.ops.cl_dense.supervised_contrast_keys_backward(
                 grad_loss, anchors, anchor_labels, keys, key_labels, log_z, pos_weight,
                 *ctx.options)
-    return (grad_anchors, None, grad_keys, None) + (None,) * (len(ctx.options) + 1)
+    return (grad_anchors, None, grad_keys) + (None,) * (ctx.num_inputs - 3)
 
 
 supervised_contrast_forward.register_autograd(_autograd_backward, setup_context=_setup_context)
@@ -246,7 +250,7 @@ def supervised_contrast(anchors: Tensor, anchor_labels: Tensor, keys: Optional[T
                         base_temperature: Optional[float] = None,
                         denominator: str = 'contrastiveseg', ignore_index: int = 255,
                         self_contrast: bool = False, *,
-                        chunk_size: int = DEFAULT_CHUNK_SIZE) -> Tensor:
+                        chunk_size: int = DEFAULT_CHUNK_SIZE, validate: bool = True) -> Tensor:
     """Supervised contrastive loss of ``anchors`` against labelled ``keys`` (module docstring).
 
     Args:
@@ -261,6 +265,8 @@ def supervised_contrast(anchors: Tensor, anchor_labels: Tensor, keys: Optional[T
         ignore_index: anchors and keys with this label take no part.
         self_contrast: the keys are the anchors (row i of both is one sample), pair (i, i) skipped.
         chunk_size: keys streamed per step; extra memory is O(A x chunk_size).
+        validate: check the data (finite features, labels >= 0 or ``ignore_index``; one host
+            synchronisation); ``False`` when the caller has (the shapes are always checked).
 
     Returns:
         0-d loss, float32 (float64 for float64 inputs). Gradients flow to ``anchors`` and, when
@@ -280,5 +286,6 @@ def supervised_contrast(anchors: Tensor, anchor_labels: Tensor, keys: Optional[T
     with torch.autocast(anchors.device.type, enabled=False):
         loss = torch.ops.cl_dense.supervised_contrast_forward(
             anchors, anchor_labels, keys, key_labels, float(temperature), float(base_temperature),
-            denominator, int(ignore_index), bool(self_contrast), int(chunk_size), anchors_grad)[0]
+            denominator, int(ignore_index), bool(self_contrast), int(chunk_size), anchors_grad,
+            bool(validate))[0]
     return loss

@@ -3,7 +3,8 @@
 Shape, dtype and device checks are static (no host sync). The data checks (non-finite features,
 labels out of range) are gathered into one boolean vector and synchronised once per call.
 """
-from typing import Optional
+import functools
+from typing import Callable, Optional, Union
 
 import torch
 from torch import Tensor
@@ -55,17 +56,33 @@ def bad_labels(labels: Tensor, ignore_index: int, num_classes: Optional[int] = N
     return (bad & (labels != ignore_index)).any()
 
 
-def raise_on_flags(checks: dict[str, Tensor]) -> None:
-    """Synchronise once on the 0-d bool ``checks``; raise for the first that is true.
+def label_range_message(labels: Tensor, num_classes: int, ignore_index: int) -> str:
+    """The error for labels outside ``[0, num_classes)`` that are not ``ignore_index``, naming
+    the offending values (computed only once a check has failed)."""
+    bad = (labels != ignore_index) & ((labels < 0) | (labels >= num_classes))
+    values = torch.unique(labels[bad]).tolist()
+    return (f'labels {values} are outside [0, {num_classes}) and are not the ignore index '
+            f'{ignore_index}; check num_classes and ignore_index')
 
-    Keys are the messages to raise with.
+
+def label_check(labels: Tensor, num_classes: int, ignore_index: int) -> dict:
+    """The label-range check as a ``raise_on_flags`` entry: labels must lie in
+    ``[0, num_classes)`` or equal ``ignore_index``; the message names the offending values."""
+    return {functools.partial(label_range_message, labels, num_classes, ignore_index):
+            bad_labels(labels, ignore_index, num_classes)}
+
+
+def raise_on_flags(checks: dict[Union[str, Callable[[], str]], Tensor]) -> None:
+    """Synchronise once on the 0-d bool ``checks``; raise ``ValueError`` for the first true one.
+
+    Keys are the messages to raise with, or functions returning them (called only on failure).
     """
     if not checks:
         return
     flags = torch.stack([flag.reshape(()) for flag in checks.values()]).tolist()
     for message, flag in zip(checks, flags):
         if flag:
-            raise ValueError(message)
+            raise ValueError(message() if callable(message) else message)
 
 
 def nonfinite(x: Tensor) -> Tensor:

@@ -20,19 +20,7 @@ import torch
 from torch import Tensor
 
 from ..ops.sorting import stable_argsort
-
-
-def check_labels(labels: Tensor, num_classes: int, ignore_index: int) -> None:
-    """Raise ``ValueError`` unless every label is in ``[0, num_classes)`` or ``ignore_index``.
-
-    Args:
-        labels: long tensor of any shape.
-    """
-    bad = (labels != ignore_index) & ((labels < 0) | (labels >= num_classes))
-    if bool(bad.any()):
-        values = torch.unique(labels[bad]).tolist()
-        raise ValueError(f'labels {values} are outside [0, {num_classes}) and are not the '
-                         f'ignore index {ignore_index}; check num_classes and ignore_index')
+from ..ops.validation import label_check, raise_on_flags
 
 
 def random_ranks_within_groups(group: Tensor, num_groups: int,
@@ -78,7 +66,8 @@ def hard_easy_quota(num_hard: Tensor, num_easy: Tensor, n_view: int) -> Tuple[Te
 
 def sample_hard_easy_anchors(labels: Tensor, preds: Optional[Tensor], num_classes: int,
                              max_samples: int, max_views: int, ignore_index: int = 255,
-                             generator: Optional[torch.Generator] = None) -> Tuple[Tensor, Tensor]:
+                             generator: Optional[torch.Generator] = None, *,
+                             validate: bool = True) -> Tuple[Tensor, Tensor]:
     """Choose anchor pixels with ContrastiveSeg's hard/easy rule (see the module docstring).
 
     Args:
@@ -91,6 +80,8 @@ def sample_hard_easy_anchors(labels: Tensor, preds: Optional[Tensor], num_classe
         max_views: most anchors per (image, class); also the pixel count a class must exceed.
         ignore_index: label of pixels that are never anchors.
         generator: source of randomness (``None``: torch's global generator).
+        validate: check the label range (one host synchronisation); ``False`` when the caller
+            has.
 
     Returns:
         index: [A] long, flat indices into the ``N * P`` pixels, grouped by (image, class, hard
@@ -105,7 +96,8 @@ def sample_hard_easy_anchors(labels: Tensor, preds: Optional[Tensor], num_classe
                          f'{tuple(labels.shape)}')
     if max_samples < 1 or max_views < 1:
         raise ValueError(f'max_samples ({max_samples}) and max_views ({max_views}) must be >= 1')
-    check_labels(labels, num_classes, ignore_index)
+    if validate:
+        raise_on_flags(label_check(labels, num_classes, ignore_index))
     num_images, num_pixels = labels.shape
     flat = labels.reshape(-1)
     valid = flat != ignore_index

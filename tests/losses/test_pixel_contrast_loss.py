@@ -20,7 +20,7 @@ def test_value_equals_direct_computation(denominator):
                                 max_samples=24, max_views=5, denominator=denominator,
                                 loss_weight=0.5)
     out = loss_fn(emb, labels, logits, generator=torch.Generator().manual_seed(3))
-    dense, dense_labels, preds = pixels_at_embedding_size(emb, labels, logits)
+    dense, dense_labels, preds = pixels_at_embedding_size(emb, labels, logits, 3, 255)
     index, anchor_labels = sample_hard_easy_anchors(
         dense_labels.reshape(2, -1), preds.reshape(2, -1), 3, 24, 5,
         generator=torch.Generator().manual_seed(3))

@@ -23,7 +23,7 @@ def _loss(**kwargs):
 def _anchors(emb, labels, logits, seed, max_samples=40, max_views=2):
     """Anchors the loss draws first with ``Generator().manual_seed(seed)``, and the generator."""
     gen = torch.Generator().manual_seed(seed)
-    dense, dense_labels, preds = pixels_at_embedding_size(emb, labels, logits)
+    dense, dense_labels, preds = pixels_at_embedding_size(emb, labels, logits, 3, 255)
     num = dense.shape[0]
     index, anchor_labels = sample_hard_easy_anchors(
         dense_labels.reshape(num, -1), preds.reshape(num, -1), 3, max_samples, max_views,
@@ -187,3 +187,37 @@ def test_compute_loss_false_still_pushes_and_keeps_a_gradient_path():
     assert (loss_fn.pixel_bank.count > before).any()
     out['loss_contrast'].backward()
     assert emb.grad is not None and not emb.grad.any()
+
+
+def test_one_data_check_per_call(monkeypatch):
+    """One host-synchronising data check (labels and finiteness) per loss call: the sampler,
+    the contrast op, the dense helpers and both bank pushes trust it (before, 6 checks)."""
+    import sys
+
+    from cl_dense.ops import validation
+
+    calls = []
+    original = validation.raise_on_flags
+
+    def counting(checks):
+        calls.append(list(checks))
+        return original(checks)
+
+    for name, module in list(sys.modules.items()):
+        if name.startswith('cl_dense') and getattr(module, 'raise_on_flags', None) is original:
+            monkeypatch.setattr(module, 'raise_on_flags', counting)
+    loss_fn = _loss(in_batch_weight=0.5)
+    _fill(loss_fn, seeds=(40,))
+    calls.clear()
+    emb, labels, logits = _batch(8)
+    out = loss_fn(emb, labels, logits, generator=torch.Generator().manual_seed(0))
+    assert out['loss_contrast'].item() > 0 and out['contrast_keys'].item() > 0
+    assert len(calls) == 1, calls
+
+
+def test_nan_in_an_ignored_pixel_raises():
+    emb, labels, logits = _batch(9)
+    labels[0, 0, 0] = 255
+    emb[0, :, 0, 0] = float('nan')
+    with pytest.raises(ValueError, match='NaN'):
+        _loss()(emb, labels, logits)

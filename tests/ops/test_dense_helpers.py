@@ -99,3 +99,26 @@ def test_bad_dense_inputs(fn):
         fn(embeddings[0], labels, 4)
     with pytest.raises(ValueError, match='embeddings'):
         fn(embeddings.fill_(float('nan')), labels, 4)
+
+
+@pytest.mark.parametrize('fn', [region_means,
+                                lambda e, lab, c: sample_pixels_per_region(e, lab, 1, c)])
+def test_nan_in_an_ignored_pixel_raises_like_any_other(fn):
+    """The contract: every embedding is finite, ignored pixels included (a NaN anywhere means the
+    network diverged). Before, sampling checked only the pixels it drew and region_means
+    raised through 0 * NaN in its product: the two ops disagreed."""
+    embeddings, labels = dense_case(4)
+    labels[2] = 1
+    labels[2, 0, 0] = IGNORE
+    embeddings[2, 0, 0, 0] = float('nan')
+    with pytest.raises(ValueError, match='NaN'):
+        fn(embeddings, labels, 4)
+
+
+@pytest.mark.parametrize('fn', [region_means,
+                                lambda e, lab, c, **kw: sample_pixels_per_region(e, lab, 1, c, **kw)])
+def test_validate_false_skips_the_data_check(fn):
+    """With ``validate=False`` the caller vouches for the data: no check, no host sync."""
+    embeddings, labels = dense_case(5)
+    embeddings[1, 0, 0, 0] = float('nan')
+    fn(embeddings, labels, 4, validate=False)  # does not raise

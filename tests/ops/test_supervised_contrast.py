@@ -247,7 +247,7 @@ def test_loss_is_the_anchor_mean_of_per_anchor_losses():
 def test_opcheck_registrations():
     a, al, k, kl = make_case(8, 9, 17, 4, 3, 3)
     args = (a.requires_grad_(), al, k.requires_grad_(), kl, 0.1, 0.07, 'contrastiveseg', IGNORE,
-            False, 5, True)
+            False, 5, True, True)
     torch.library.opcheck(torch.ops.cl_dense.supervised_contrast_forward.default, args)
     _, log_z, pos_weight, _ = torch.ops.cl_dense.supervised_contrast_forward(*args)
     torch.library.opcheck(torch.ops.cl_dense.supervised_contrast_keys_backward.default,
