@@ -1,28 +1,15 @@
 """The benchmark's dense baseline and loop baseline compute what the package computes."""
-import importlib.util
-import os
-from pathlib import Path
-
 import torch
 import torch.nn.functional as F
 
 from cl_dense.memory import ClassMemoryBank
 from cl_dense.ops import supervised_contrast
 
-SCRIPT = Path(__file__).resolve().parents[2] / 'tools' / 'analysis_tools' / 'benchmark_contrast.py'
+from ..tool_loading import load_tool
 
 
 def load_benchmark():
-    """Import the script as a module without leaking its OpenMP setting into this process."""
-    saved = os.environ.get('OMP_WAIT_POLICY')
-    spec = importlib.util.spec_from_file_location('benchmark_contrast', SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    if saved is None:
-        os.environ.pop('OMP_WAIT_POLICY', None)
-    else:
-        os.environ['OMP_WAIT_POLICY'] = saved
-    return module
+    return load_tool('analysis_tools/benchmark_contrast.py')
 
 
 def test_dense_baseline_matches_the_op():

@@ -1,24 +1,13 @@
 """The micro-benchmark compares like with like: both variants of each case give the same result."""
-import importlib.util
-import os
-from pathlib import Path
-
 import pytest
 import torch
 
-SCRIPT = Path(__file__).resolve().parents[2] / 'tools' / 'analysis_tools' / 'benchmark_micro_ops.py'
+from ..tool_loading import load_tool
 
 
 @pytest.fixture(scope='module')
 def bench():
-    """The script as a module, without leaking its OpenMP setting into this process."""
-    saved = os.environ.get('OMP_WAIT_POLICY')
-    spec = importlib.util.spec_from_file_location('benchmark_micro_ops', SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    if saved is None:
-        os.environ.pop('OMP_WAIT_POLICY', None)
-    return module
+    return load_tool('analysis_tools/benchmark_micro_ops.py')
 
 
 def test_variants_of_each_case_agree(bench):

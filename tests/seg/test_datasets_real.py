@@ -2,13 +2,14 @@
 
 Every test here is skipped (with the reason) when ../shared/data is absent.
 """
-import importlib.util
 from pathlib import Path
 
 import numpy as np
 import pytest
 
 from cl_dense.seg.datasets import AerialDubaiDataset, IsbiEMDataset
+
+from ..tool_loading import load_tool
 
 pytestmark = pytest.mark.realdata
 
@@ -90,12 +91,7 @@ def test_unknown_split_names_the_problem(aerial_root):
 
 def _load_tool(name: str):
     """Import tools/analysis_tools/<name>.py as a module (tools/ is not a package)."""
-    from tests.conftest import PROJECT_ROOT
-    path = PROJECT_ROOT / 'tools' / 'analysis_tools' / f'{name}.py'
-    spec = importlib.util.spec_from_file_location(name, path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_tool(f'analysis_tools/{name}.py')
 
 
 def _tiny_aerial_contrast_cfg(aerial_root: str, work_dir: Path):

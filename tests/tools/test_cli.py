@@ -1,20 +1,17 @@
 """tools/train.py and tools/test.py: the mmseg/mmdet flags, and clear errors for bad configs."""
-import importlib.util
 import subprocess
 import sys
 
 import pytest
 
 from ..conftest import PROJECT_ROOT
+from ..tool_loading import load_tool
 
 TINY = PROJECT_ROOT / 'tests/fixtures/configs/tiny_fcn_synthetic-shapes-32x32.py'
 
 
 def _load_tool(name: str):
-    spec = importlib.util.spec_from_file_location(f'cl_dense_tool_{name}', PROJECT_ROOT / 'tools' / f'{name}.py')
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_tool(f'{name}.py')
 
 
 def _data_options(data_root) -> list[str]:

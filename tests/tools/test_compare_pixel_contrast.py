@@ -1,20 +1,15 @@
 """tools/analysis_tools/compare_pixel_contrast.py: overrides, metric reading and the summary
 (the training itself is exercised by the real-data smoke test and the measured run in the docs)."""
-import importlib.util
 import json
 
 import pytest
 
-from ..conftest import PROJECT_ROOT
+from ..tool_loading import load_tool
 
 
 @pytest.fixture(scope='module')
 def compare():
-    path = PROJECT_ROOT / 'tools' / 'analysis_tools' / 'compare_pixel_contrast.py'
-    spec = importlib.util.spec_from_file_location('cl_dense_compare_pixel_contrast', path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_tool('analysis_tools/compare_pixel_contrast.py')
 
 
 def test_both_variants_exist(compare):

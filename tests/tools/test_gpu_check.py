@@ -1,6 +1,5 @@
 """tools/analysis_tools/gpu_check.py on the CPU: its no-CUDA exit, and its checks and timings run
 on CPU tensors, where they must pass for the package and fail for a broken op."""
-import importlib.util
 import json
 import os
 from pathlib import Path
@@ -10,18 +9,14 @@ import torch
 
 from cl_dense.ops import supervised_contrast
 
+from ..tool_loading import load_tool
+
 SCRIPT = Path(__file__).resolve().parents[2] / 'tools' / 'analysis_tools' / 'gpu_check.py'
 
 
 @pytest.fixture(scope='module')
 def gpu_check():
-    saved = os.environ.get('OMP_WAIT_POLICY')  # the benchmark it imports sets this
-    spec = importlib.util.spec_from_file_location('gpu_check', SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    if saved is None:
-        os.environ.pop('OMP_WAIT_POLICY', None)
-    return module
+    return load_tool('analysis_tools/gpu_check.py')
 
 
 @pytest.mark.skipif(torch.cuda.is_available(), reason='this machine has CUDA')
