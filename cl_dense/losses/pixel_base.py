@@ -1,6 +1,5 @@
 """Shared base of the pixel contrast losses: arguments, input handling, anchor sampling."""
-import functools
-from typing import Callable, NamedTuple, Optional
+from typing import NamedTuple, Optional
 
 import torch
 from torch import Tensor, nn
@@ -8,20 +7,6 @@ from torch import Tensor, nn
 from ..ops import DENOMINATORS, supervised_contrast
 from ..samplers import sample_hard_easy_anchors
 from .pixel_inputs import pixels_at_embedding_size
-
-
-def float32_maths(forward: Callable) -> Callable:
-    """Decorator for ``forward(self, embeddings, ...)``: run it with autocast disabled.
-
-    The embeddings are cast to float32 on entry (``pixels_at_embedding_size``); under an autocast
-    region (bf16/fp16 training) the similarity products would otherwise drop back to half
-    precision, which the temperature-scaled exponentials do not tolerate.
-    """
-    @functools.wraps(forward)
-    def wrapped(self, embeddings: Tensor, *args, **kwargs):
-        with torch.autocast(embeddings.device.type, enabled=False):
-            return forward(self, embeddings, *args, **kwargs)
-    return wrapped
 
 
 class SampledPixels(NamedTuple):

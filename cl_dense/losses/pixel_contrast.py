@@ -4,7 +4,8 @@ from typing import Dict, Optional
 import torch
 from torch import Tensor
 
-from .pixel_base import PixelContrastBase, float32_maths
+from .pixel_base import PixelContrastBase
+from .precision import float32_maths
 from .registry import register_loss
 
 

@@ -7,7 +7,8 @@ from torch import Tensor
 from ..memory import ClassMemoryBank
 from ..ops import region_means, sample_pixels_per_region
 from ..samplers import mine_semi_hard_keys
-from .pixel_base import PixelContrastBase, float32_maths
+from .pixel_base import PixelContrastBase
+from .precision import float32_maths
 from .registry import register_loss
 
 BANKS = ('pixel', 'region')
