@@ -1,6 +1,9 @@
 """Contrast losses as ``nn.Module``s, registered in mmengine's root MODELS registry when mmengine
 is installed (found from mmseg and mmdet configs); importable with torch alone."""
+from .metric_learning import ContrastivePairLoss, LogisticPairLoss, NPairLoss, TripletMarginLoss
 from .pixel_contrast import PixelContrastLoss
 from .pixel_memory_contrast import PixelMemoryContrastLoss
+from .supcon import NTXentLoss, SupConLoss
 
-__all__ = ['PixelContrastLoss', 'PixelMemoryContrastLoss']
+__all__ = ['ContrastivePairLoss', 'LogisticPairLoss', 'NPairLoss', 'NTXentLoss',
+           'PixelContrastLoss', 'PixelMemoryContrastLoss', 'SupConLoss', 'TripletMarginLoss']
