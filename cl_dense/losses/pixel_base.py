@@ -28,7 +28,7 @@ class PixelContrastBase(nn.Module):
 
     def __init__(self, num_classes: int, temperature: float, base_temperature: float,
                  max_samples: int, max_views: int, denominator: str, ignore_index: int,
-                 loss_weight: float, loss_name: str) -> None:
+                 loss_weight: float, loss_name: str, threshold: float = 0.3) -> None:
         super().__init__()
         if num_classes < 1:
             raise ValueError(f'num_classes must be >= 1, got {num_classes}')
@@ -43,6 +43,8 @@ class PixelContrastBase(nn.Module):
         if not loss_name.startswith('loss_'):
             raise ValueError(f'loss_name must start with "loss_" (mmengine sums those), got '
                              f'{loss_name!r}')
+        if not 0 < threshold < 1:
+            raise ValueError(f'threshold must lie in (0, 1), got {threshold}')
         self.num_classes = num_classes
         self.temperature = temperature
         self.base_temperature = base_temperature
@@ -52,6 +54,7 @@ class PixelContrastBase(nn.Module):
         self.ignore_index = ignore_index
         self.loss_weight = loss_weight
         self.loss_name = loss_name
+        self.threshold = threshold
 
     @property
     def prefix(self) -> str:
@@ -67,8 +70,9 @@ class PixelContrastBase(nn.Module):
             embeddings: [N, D, h, w]; seg_labels: [N, (1,) H, W]; seg_logits: [N, K, H', W'] or
             ``None``; generator: sampling randomness.
         """
-        embeddings, labels, preds = pixels_at_embedding_size(embeddings, seg_labels, seg_logits,
-                                                             self.num_classes, self.ignore_index)
+        embeddings, labels, preds = pixels_at_embedding_size(
+            embeddings, seg_labels, seg_logits, self.num_classes, self.ignore_index,
+            self.threshold)
         num, dim = embeddings.shape[:2]
         index, anchor_labels = sample_hard_easy_anchors(
             labels.reshape(num, -1), None if preds is None else preds.reshape(num, -1),

@@ -33,6 +33,10 @@ class PixelContrastLoss(PixelContrastBase):
         loss_weight: factor on the loss.
         loss_name: dict key of the loss; must start with ``loss_``. Diagnostics use the rest of the
             name as prefix (``loss_contrast`` -> ``contrast_anchors``).
+        threshold: foreground probability of a single-channel (binary, ``out_channels=1``)
+            decode head's sigmoid above which a pixel counts as predicted foreground for the
+            hard/easy split; the contrast segmentors set it to the head's ``threshold``
+            (mmseg's default 0.3).
 
     Config example (``num_classes`` / ``ignore_index`` may be left to ``ContrastEncoderDecoder``)::
 
@@ -43,9 +47,10 @@ class PixelContrastLoss(PixelContrastBase):
     def __init__(self, num_classes: int, temperature: float = 0.1, base_temperature: float = 0.07,
                  max_samples: int = 1024, max_views: int = 100,
                  denominator: str = 'contrastiveseg', ignore_index: int = 255,
-                 loss_weight: float = 0.1, loss_name: str = 'loss_contrast') -> None:
+                 loss_weight: float = 0.1, loss_name: str = 'loss_contrast',
+                 threshold: float = 0.3) -> None:
         super().__init__(num_classes, temperature, base_temperature, max_samples, max_views,
-                         denominator, ignore_index, loss_weight, loss_name)
+                         denominator, ignore_index, loss_weight, loss_name, threshold)
 
     @float32_maths
     def forward(self, embeddings: Tensor, seg_labels: Tensor, seg_logits: Optional[Tensor] = None,

@@ -32,15 +32,18 @@ def labels_at(seg_labels: Tensor, size: Tuple[int, int]) -> Tensor:
     return resized[:, 0].long()
 
 
-def predictions_at(seg_logits: Tensor, size: Tuple[int, int]) -> Tensor:
+def predictions_at(seg_logits: Tensor, size: Tuple[int, int], threshold: float = 0.3) -> Tensor:
     """Predicted classes at the embedding size: logits resized bilinearly, then argmax.
 
     A single channel (K = 1, mmseg's binary ``out_channels=1`` heads) is a sigmoid logit: class 1
-    where it is > 0.
+    where its sigmoid is > ``threshold``, the rule of mmseg's binary prediction
+    (``BaseDecodeHead.threshold``, default 0.3).
 
     Args:
-        seg_logits: [N, K, H', W'] decode-head logits (any float dtype; not differentiated).
+        seg_logits: [N, K, H', W'] decode-head logits or class scores (any float dtype; not
+            differentiated).
         size: embedding size (h, w).
+        threshold: foreground probability threshold of a single-channel head.
 
     Returns:
         [N, h, w] long.
@@ -51,13 +54,14 @@ def predictions_at(seg_logits: Tensor, size: Tuple[int, int]) -> Tensor:
     if tuple(logits.shape[2:]) != tuple(size):
         logits = F.interpolate(logits, size=size, mode='bilinear', align_corners=False)
     if logits.shape[1] == 1:
-        return (logits[:, 0] > 0).long()
+        return (logits[:, 0].sigmoid() > threshold).long()
     return logits.argmax(dim=1)
 
 
 def pixels_at_embedding_size(embeddings: Tensor, seg_labels: Tensor,
                              seg_logits: Optional[Tensor], num_classes: int,
-                             ignore_index: int) -> Tuple[Tensor, Tensor, Optional[Tensor]]:
+                             ignore_index: int, threshold: float = 0.3
+                             ) -> Tuple[Tensor, Tensor, Optional[Tensor]]:
     """Checked embeddings with labels and predictions at their resolution.
 
     This is the one data check of a contrast loss call (one host synchronisation): the ops the
@@ -71,6 +75,7 @@ def pixels_at_embedding_size(embeddings: Tensor, seg_labels: Tensor,
             embedding resolution the labels must lie in ``[0, num_classes)`` or equal
             ``ignore_index``.
         seg_logits: [N, K, H', W'] decode logits, or ``None``.
+        threshold: foreground probability threshold when K = 1 (see :func:`predictions_at`).
 
     Returns:
         embeddings [N, D, h, w] float32, labels [N, h, w] long, preds [N, h, w] long or ``None``.
@@ -89,5 +94,5 @@ def pixels_at_embedding_size(embeddings: Tensor, seg_labels: Tensor,
     labels = labels_at(seg_labels, size)
     raise_on_flags({**label_check(labels, num_classes, ignore_index),
                     'embeddings contain NaN or infinite values': nonfinite(embeddings)})
-    preds = None if seg_logits is None else predictions_at(seg_logits, size)
+    preds = None if seg_logits is None else predictions_at(seg_logits, size, threshold)
     return embeddings, labels, preds

@@ -71,6 +71,10 @@ class PixelMemoryContrastLoss(PixelContrastBase):
         fill_stats: ``'summary'`` logs the mean and the minimum over classes of each bank's fill
             fraction (``<prefix>_<bank>_fill``, ``<prefix>_<bank>_fill_min``); ``'per_class'``
             logs one fraction per class instead (``<prefix>_<bank>_fill_c<k>``).
+        threshold: foreground probability of a single-channel (binary, ``out_channels=1``)
+            decode head's sigmoid above which a pixel counts as predicted foreground for the
+            hard/easy split; the contrast segmentors set it to the head's ``threshold``
+            (mmseg's default 0.3).
 
     Buffers (state_dict): ``pixel_bank.*`` and/or ``region_bank.*`` (feats [C, Q, D], ptr [C],
     count [C]).
@@ -88,9 +92,10 @@ class PixelMemoryContrastLoss(PixelContrastBase):
                  max_samples: int = 1024, max_views: int = 1, in_batch_weight: float = 0.0,
                  mining: Optional[dict] = None, denominator: str = 'contrastiveseg',
                  ignore_index: int = 255, loss_weight: float = 1.0,
-                 loss_name: str = 'loss_contrast', fill_stats: str = 'summary') -> None:
+                 loss_name: str = 'loss_contrast', fill_stats: str = 'summary',
+                 threshold: float = 0.3) -> None:
         super().__init__(num_classes, temperature, base_temperature, max_samples, max_views,
-                         denominator, ignore_index, loss_weight, loss_name)
+                         denominator, ignore_index, loss_weight, loss_name, threshold)
         banks = tuple(banks)
         check_memory_args(banks, memory_size, pixel_update_freq, in_batch_weight, mining,
                           fill_stats)

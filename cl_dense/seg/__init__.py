@@ -6,6 +6,8 @@ registers the contrast losses (``cl_dense.losses``) and the datasets (``cl_dense
 """
 from .. import losses  # noqa: F401  (registers the contrast losses)
 from . import datasets  # noqa: F401  (registers the datasets)
-from .models import ContrastEncoderDecoder, ContrastProjectionHead
+from .models import (ContrastCascadeEncoderDecoder, ContrastEncoderDecoder, ContrastProjectionHead,
+                     PixelContrastMixin, with_pixel_contrast)
 
-__all__ = ['ContrastEncoderDecoder', 'ContrastProjectionHead']
+__all__ = ['ContrastCascadeEncoderDecoder', 'ContrastEncoderDecoder', 'ContrastProjectionHead',
+           'PixelContrastMixin', 'with_pixel_contrast']

@@ -76,6 +76,8 @@ def test_nonfinite_embeddings_and_bad_arguments_raise():
         PixelContrastLoss(num_classes=3, denominator='infonce')
     with pytest.raises(ValueError, match='loss_name'):
         PixelContrastLoss(num_classes=3, loss_name='contrast')
+    with pytest.raises(ValueError, match='threshold'):
+        PixelContrastLoss(num_classes=2, threshold=1.0)
 
 
 def test_bf16_autocast_gives_finite_loss():
@@ -101,8 +103,11 @@ def test_labels_align_with_embedding_stride(stride):
 
 
 def test_predictions_from_logits():
-    binary = torch.tensor([[[[-1.0, 2.0], [0.5, -0.1]]]])
+    # sigmoid probabilities 0.2, 0.9 / 0.4, 0.29: foreground above mmseg's binary threshold 0.3
+    probs = torch.tensor([[[[0.2, 0.9], [0.4, 0.29]]]])
+    binary = torch.log(probs / (1 - probs))
     assert predictions_at(binary, (2, 2)).tolist() == [[[0, 1], [1, 0]]]
+    assert predictions_at(binary, (2, 2), threshold=0.5).tolist() == [[[0, 1], [0, 0]]]
     multi = torch.randn(1, 3, 4, 4)
     assert torch.equal(predictions_at(multi, (4, 4)), multi.argmax(1))
     assert predictions_at(multi, (8, 8)).shape == (1, 8, 8)

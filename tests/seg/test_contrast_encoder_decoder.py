@@ -5,14 +5,13 @@ from mmengine.registry import init_default_scope
 from torch.utils.flop_counter import FlopCounterMode
 
 import cl_dense.seg  # noqa: F401  (registers the models and losses)
+from cl_dense.seg.models import contrast_segmentor
 from mmseg.models.decode_heads import FCNHead
 from mmseg.registry import MODELS
 
-from .tiny import NUM_CLASSES, fake_batch, tiny_model_cfg
+from .tiny import IN_BATCH, NUM_CLASSES, base_twin, fake_batch, record_loss_inputs, tiny_model_cfg
 
 init_default_scope('mmseg')
-
-IN_BATCH = dict(type='PixelContrastLoss', max_views=4, max_samples=64)
 
 
 def _build(cfg):
@@ -23,11 +22,7 @@ def _build(cfg):
 def _base_twin(model, cfg):
     """A plain EncoderDecoder of the same architecture holding ``model``'s weights."""
     base_cfg = {k: v for k, v in cfg.items() if not k.startswith('contrast_')}
-    base = _build(dict(base_cfg, type='EncoderDecoder'))
-    result = base.load_state_dict(model.state_dict(), strict=False)
-    assert not result.missing_keys
-    assert all(k.startswith('contrast_') for k in result.unexpected_keys)
-    return base
+    return base_twin(model, dict(base_cfg, type='EncoderDecoder'))
 
 
 def test_inference_equals_base_segmentor_in_output_and_cost():
@@ -92,16 +87,10 @@ def test_loss_keys_and_parsing():
 def test_decode_logits_reach_the_loss_detached(monkeypatch):
     model = _build(tiny_model_cfg(contrast_loss=IN_BATCH))
     model.train()
-    seen = {}
-    original = model.contrast_loss.forward
-
-    def spy(embeddings, seg_labels, seg_logits=None, **kwargs):
-        seen.update(embeddings=embeddings, seg_labels=seg_labels, seg_logits=seg_logits)
-        return original(embeddings, seg_labels, seg_logits, **kwargs)
-
-    monkeypatch.setattr(model.contrast_loss, 'forward', spy)
+    calls = record_loss_inputs(model, monkeypatch)
     inputs, samples = fake_batch()
     model.loss(inputs, samples)
+    (seen,) = calls
     assert seen['seg_logits'].shape == (2, NUM_CLASSES, 4, 4)
     assert not seen['seg_logits'].requires_grad
     assert seen['embeddings'].shape == (2, 16, 8, 8)  # level 0: stride 4
@@ -112,27 +101,51 @@ def test_decode_logits_reach_the_loss_detached(monkeypatch):
 
 @MODELS.register_module()
 class _OwnLossFCNHead(FCNHead):
-    """A decode head with its own ``loss`` (as some mmseg heads have)."""
+    """A decode head with its own ``loss`` that calls ``forward`` (as most mmseg heads do)."""
 
     def loss(self, inputs, batch_data_samples, train_cfg):
-        return super().loss(inputs, batch_data_samples, train_cfg)
+        return self.loss_by_feat(self.forward(inputs), batch_data_samples)
 
 
-def test_head_with_its_own_loss_keeps_it_and_samples_without_predictions(monkeypatch):
+@MODELS.register_module()
+class _NoForwardFCNHead(FCNHead):
+    """A decode head whose ``loss`` never calls ``forward``: no logits can be recorded."""
+
+    def loss(self, inputs, batch_data_samples, train_cfg):
+        return self.loss_by_feat(self.cls_seg(self._forward_feature(inputs)), batch_data_samples)
+
+
+def _recorded_model(head_type, monkeypatch):
+    """The tiny in-batch model with decode head ``head_type``, in training mode, recording the
+    contrast loss's inputs."""
     cfg = tiny_model_cfg(contrast_loss=IN_BATCH, warmup=0)
-    cfg['decode_head']['type'] = '_OwnLossFCNHead'
+    cfg['decode_head']['type'] = head_type
     model = _build(cfg)
     model.train()
-    seen = []
-    original = model.contrast_loss.forward
+    return model, record_loss_inputs(model, monkeypatch)
 
-    def spy(embeddings, seg_labels, seg_logits=None, **kwargs):
-        seen.append(seg_logits)
-        return original(embeddings, seg_labels, seg_logits, **kwargs)
 
-    monkeypatch.setattr(model.contrast_loss, 'forward', spy)
-    losses = model.loss(*fake_batch())
-    assert seen == [None] and 'decode.loss_ce' in losses and losses['loss_contrast'].item() > 0
+def test_head_with_its_own_loss_keeps_it_and_its_logits_reach_the_loss(monkeypatch):
+    model, calls = _recorded_model('_OwnLossFCNHead', monkeypatch)
+    inputs, samples = fake_batch()
+    losses = model.loss(inputs, samples)
+    with torch.no_grad():  # BN in train mode: batch statistics, the same as in loss
+        expected = model.decode_head.forward(model.extract_feat(inputs))
+    assert torch.equal(calls[0]['seg_logits'], expected)
+    assert 'decode.loss_ce' in losses and losses['loss_contrast'].item() > 0
+    assert 'forward' not in vars(model.decode_head)  # the recording wrapper is gone
+
+
+def test_head_without_forward_in_loss_samples_from_labels_and_warns_once(monkeypatch):
+    model, calls = _recorded_model('_NoForwardFCNHead', monkeypatch)
+    warnings = []
+    monkeypatch.setattr(contrast_segmentor, 'print_log',
+                        lambda msg, **kwargs: warnings.append(msg))
+    for _ in range(2):
+        losses = model.loss(*fake_batch())
+    assert [c['seg_logits'] for c in calls] == [None, None]
+    assert len(warnings) == 1 and 'labels only' in warnings[0]
+    assert 'decode.loss_ce' in losses and losses['loss_contrast'].item() > 0
 
 
 def test_configuration_errors():
