@@ -1,10 +1,13 @@
 """ContrastEncoderDecoder: inference identical to the base segmentor, warm-up, loss keys."""
+import math
+
 import pytest
 import torch
 from mmengine.registry import init_default_scope
 from torch.utils.flop_counter import FlopCounterMode
 
 import cl_dense.seg  # noqa: F401  (registers the models and losses)
+from cl_dense.losses import pixel_base
 from cl_dense.seg.models import contrast_segmentor
 from mmseg.models.decode_heads import FCNHead
 from mmseg.registry import MODELS
@@ -194,3 +197,34 @@ def test_projection_head_reads_neck_levels_when_there_is_a_neck():
     model.train()
     losses = model.loss(*fake_batch())
     assert losses['loss_contrast'].item() > 0
+
+
+@pytest.mark.parametrize('threshold,expected_loss_threshold', [(None, 0.3), (0.45, 0.45)])
+def test_binary_head_predictions_use_the_heads_threshold(threshold, expected_loss_threshold,
+                                                         monkeypatch):
+    """A binary head (out_channels=1) whose every pixel has sigmoid probability 0.4: with the
+    head's threshold (mmseg default 0.3) all pixels are predicted foreground; 0.45 -> none."""
+    cfg = tiny_model_cfg(contrast_loss=IN_BATCH, warmup=0)
+    cfg['decode_head'].update(num_classes=2, out_channels=1, threshold=threshold,
+                              loss_decode=dict(type='CrossEntropyLoss', use_sigmoid=True))
+    model = _build(cfg)
+    assert model.contrast_loss.threshold == model.decode_head.threshold == expected_loss_threshold
+    with torch.no_grad():
+        model.decode_head.conv_seg.weight.zero_()
+        model.decode_head.conv_seg.bias.fill_(math.log(0.4 / 0.6))
+    seen = []
+    original = pixel_base.sample_hard_easy_anchors
+
+    def recorded(labels, preds, *args, **kwargs):
+        seen.append(preds)
+        return original(labels, preds, *args, **kwargs)
+
+    monkeypatch.setattr(pixel_base, 'sample_hard_easy_anchors', recorded)
+    inputs, samples = fake_batch()
+    for sample in samples:
+        sample.gt_sem_seg.data = (sample.gt_sem_seg.data >= 2).long()
+    model.train()
+    losses = model.loss(inputs, samples)
+    assert torch.isfinite(losses['loss_contrast'])
+    (preds,) = seen
+    assert torch.equal(preds, torch.full_like(preds, int(0.4 > expected_loss_threshold)))

@@ -26,15 +26,27 @@ def tiny_model_cfg(contrast_loss: Optional[dict] = None, warmup: Optional[int] =
     return model
 
 
+def _edges(label: Tensor) -> Tensor:
+    """[H, W] long: 1 where a 4-neighbour has another label (PIDNet's ``gt_edge_map``)."""
+    edge = torch.zeros_like(label, dtype=torch.bool)
+    edge[1:] |= label[1:] != label[:-1]
+    edge[:-1] |= label[1:] != label[:-1]
+    edge[:, 1:] |= label[:, 1:] != label[:, :-1]
+    edge[:, :-1] |= label[:, 1:] != label[:, :-1]
+    return edge.long()
+
+
 def fake_batch(num: int = 2, size: int = 32, seed: int = 0) -> Tuple[Tensor, List[SegDataSample]]:
-    """Normalised images [num, 3, size, size] and samples with blocky labels (8x8 blocks)."""
+    """Normalised images [num, 3, size, size] and samples with blocky labels (8x8 blocks) and
+    their edge maps."""
     gen = torch.Generator().manual_seed(seed)
     inputs = torch.randn(num, 3, size, size, generator=gen)
     blocks = torch.randint(0, NUM_CLASSES, (num, size // 8, size // 8), generator=gen)
     labels = blocks.repeat_interleave(8, 1).repeat_interleave(8, 2)
     samples = []
     for label in labels:
-        sample = SegDataSample(gt_sem_seg=PixelData(data=label[None]))
+        sample = SegDataSample(gt_sem_seg=PixelData(data=label[None]),
+                               gt_edge_map=PixelData(data=_edges(label)[None]))
         sample.set_metainfo(dict(img_shape=(size, size), ori_shape=(size, size),
                                  pad_shape=(size, size), padding_size=[0, 0, 0, 0]))
         samples.append(sample)

@@ -89,6 +89,14 @@ class PixelContrastMixin:
     (``contrast_anchors``, ``contrast_keys``, ...) and ``contrast_active`` (0 or 1).
     """
 
+    def __init_subclass__(cls, **kwargs) -> None:
+        """A class ``(PixelContrastMixin, Base)`` is checked (``TypeError`` for an unsupported
+        ``Base``) and becomes what :func:`with_pixel_contrast` returns for ``Base``."""
+        super().__init_subclass__(**kwargs)
+        if len(cls.__bases__) == 2 and cls.__bases__[0] is PixelContrastMixin:
+            check_supported(cls.__bases__[1])
+            _SUBCLASSES.setdefault(cls.__bases__[1], cls)
+
     def __init__(self, contrast_head: ConfigType, contrast_loss: ConfigType,
                  contrast_warmup_iters: int = 0, **kwargs) -> None:
         super().__init__(**kwargs)
@@ -223,17 +231,17 @@ def check_supported(segmentor_cls: type) -> None:
 
 
 def with_pixel_contrast(segmentor_cls: type) -> Type[PixelContrastMixin]:
-    """The subclass ``Contrast<Name>(PixelContrastMixin, segmentor_cls)`` (one per class).
+    """The subclass ``Contrast<Name>(PixelContrastMixin, segmentor_cls)``, one per class:
+    ``ContrastEncoderDecoder`` / ``ContrastCascadeEncoderDecoder`` for the mmseg classes, else
+    made on first use.
 
     Raises:
         TypeError: the class cannot take the branch (see ``UNSUPPORTED``).
     """
     if issubclass(segmentor_cls, PixelContrastMixin):
         return segmentor_cls
-    check_supported(segmentor_cls)
-    if segmentor_cls not in _SUBCLASSES:
-        name = f'Contrast{segmentor_cls.__name__}'
-        _SUBCLASSES[segmentor_cls] = type(name, (PixelContrastMixin, segmentor_cls), {
+    if segmentor_cls not in _SUBCLASSES:  # creating it checks and records it
+        type(f'Contrast{segmentor_cls.__name__}', (PixelContrastMixin, segmentor_cls), {
             '__doc__': f'``{segmentor_cls.__name__}`` plus the pixel contrast branch of '
                        ':class:`PixelContrastMixin`.',
             '__module__': __name__})
