@@ -16,7 +16,8 @@ init_default_scope('mmseg')
 
 CASES = ['deeplabv3_r18-tiny', 'fcn_hr-tiny', 'ocrnet_hr-tiny', 'segformer_mit-tiny',
          'upernet_r18-tiny', 'unet-s5-d16-tiny', 'ddrnet_23-slim-tiny', 'mask2former_r18-tiny',
-         'pointrend_r18-tiny', 'knet-s3_r18-tiny_fcn', 'pidnet-s-tiny']
+         'pointrend_r18-tiny', 'knet-s3_r18-tiny_fcn', 'pidnet-s-tiny', 'encnet_r18-tiny',
+         'maskformer_r18-tiny']
 
 
 def _recorded_model(name, monkeypatch):
@@ -56,10 +57,10 @@ def test_training_step_and_inference_equal_to_the_base_segmentor(name, monkeypat
         assert torch.equal(a.pred_sem_seg.data, b.pred_sem_seg.data)
 
 
-def _mask2former_scores(model, x):
-    """Mask2FormerHead.predict's per-pixel class scores at the mask resolution (stride 4)."""
+def _mask_classification_scores(model, x):
+    """(Mask2)MaskFormerHead.predict's per-pixel class scores at the mask resolution (stride 4)."""
     size = tuple(x[0].shape[2:])
-    metas = [dict(img_shape=size, pad_shape=size)] * x[0].shape[0]
+    metas = [dict(img_shape=size, pad_shape=size, batch_input_shape=size)] * x[0].shape[0]
     return model.decode_head.predict(x, metas, model.test_cfg)
 
 
@@ -71,7 +72,8 @@ INFERENCE_LOGITS = {
     'ocrnet_hr-tiny': lambda model, x: model.decode_head[1].forward(
         x, model.decode_head[0].forward(x)),
     'pointrend_r18-tiny': lambda model, x: model.decode_head[0].forward(x),  # point head: no map
-    'mask2former_r18-tiny': _mask2former_scores,
+    'mask2former_r18-tiny': _mask_classification_scores,
+    'maskformer_r18-tiny': _mask_classification_scores,
 }
 
 
