@@ -73,3 +73,24 @@ def test_unknown_segmentor_type_and_a_second_extract_feat_raise():
     model.train()
     with pytest.raises(RuntimeError, match='extract_feat 2 times'):
         model.loss(*fake_batch())
+
+
+@MODELS.register_module()
+class _FailingSegmentor(EncoderDecoder):
+    """A segmentor whose loss fails after the decode head ran."""
+
+    def loss(self, inputs, data_samples):
+        super().loss(inputs, data_samples)
+        raise ArithmeticError('base loss failed')
+
+
+def test_a_failing_base_loss_leaves_the_heads_and_the_model_as_they_were():
+    model = MODELS.build(_generic_cfg('_FailingSegmentor'))
+    model.train()
+    with pytest.raises(ArithmeticError, match='base loss failed'):
+        model.loss(*fake_batch())
+    assert 'forward' not in vars(model.decode_head)  # the recording wrapper is removed
+    assert model._contrast_record is None and int(model.contrast_iter) == 0
+    with torch.no_grad():  # extract_feat records nothing outside loss
+        model.extract_feat(fake_batch()[0])
+    assert model._contrast_record is None
