@@ -20,7 +20,7 @@ def _config_id(path: Path) -> str:
 
 def _data_root(cfg: Config, loader: str):
     """The dataset's data_root resolved against the project root; None when it is absent."""
-    dataset = cfg.get(loader, {}).get('dataset', {})
+    dataset = (cfg.get(loader) or {}).get('dataset', {})  # None: no such loop (stage-1 configs)
     root = dataset.get('data_root')
     if not root:
         return None
