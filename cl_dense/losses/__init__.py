@@ -2,5 +2,6 @@
 is installed (found from mmseg and mmdet configs); importable with torch alone."""
 from .pixel_contrast import PixelContrastLoss
 from .pixel_memory_contrast import PixelMemoryContrastLoss
+from .prototype_clustering import PrototypeClusteringLoss
 
-__all__ = ['PixelContrastLoss', 'PixelMemoryContrastLoss']
+__all__ = ['PixelContrastLoss', 'PixelMemoryContrastLoss', 'PrototypeClusteringLoss']
