@@ -1,0 +1,13 @@
+"""ORE open-world detection for mmdet 3.x (registered in mmdet's registries).
+
+Load it from a config with
+``custom_imports = dict(imports=['cl_dense.det'], allow_failed_imports=False)``; this also
+registers the losses (``cl_dense.losses``, e.g. ``PrototypeClusteringLoss``).
+"""
+from .. import losses  # noqa: F401  (registers the losses)
+from .auto_label import UnknownAutoLabelSampler, select_unknown_proposals
+from .energy import WeibullEnergyModel, energy_score
+from .open_world_bbox_head import OpenWorldBBoxHead, OpenWorldShared2FCBBoxHead
+
+__all__ = ['UnknownAutoLabelSampler', 'select_unknown_proposals', 'WeibullEnergyModel',
+           'energy_score', 'OpenWorldBBoxHead', 'OpenWorldShared2FCBBoxHead']
