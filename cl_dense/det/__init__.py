@@ -6,8 +6,11 @@ registers the losses (``cl_dense.losses``, e.g. ``PrototypeClusteringLoss``).
 """
 from .. import losses  # noqa: F401  (registers the losses)
 from .auto_label import UnknownAutoLabelSampler, select_unknown_proposals
+from .datasets import (OpenWorldCocoDataset, OpenWorldTask, OpenWorldVOCDataset,
+                       build_exemplar_set)
 from .energy import WeibullEnergyModel, energy_score
 from .open_world_bbox_head import OpenWorldBBoxHead, OpenWorldShared2FCBBoxHead
 
-__all__ = ['UnknownAutoLabelSampler', 'select_unknown_proposals', 'WeibullEnergyModel',
+__all__ = ['UnknownAutoLabelSampler', 'select_unknown_proposals', 'OpenWorldCocoDataset',
+           'OpenWorldTask', 'OpenWorldVOCDataset', 'build_exemplar_set', 'WeibullEnergyModel',
            'energy_score', 'OpenWorldBBoxHead', 'OpenWorldShared2FCBBoxHead']
