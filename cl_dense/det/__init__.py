@@ -9,8 +9,9 @@ from .auto_label import UnknownAutoLabelSampler, select_unknown_proposals
 from .datasets import (OpenWorldCocoDataset, OpenWorldTask, OpenWorldVOCDataset,
                        build_exemplar_set)
 from .energy import WeibullEnergyModel, energy_score
+from .metrics import OpenWorldMetric
 from .open_world_bbox_head import OpenWorldBBoxHead, OpenWorldShared2FCBBoxHead
 
 __all__ = ['UnknownAutoLabelSampler', 'select_unknown_proposals', 'OpenWorldCocoDataset',
            'OpenWorldTask', 'OpenWorldVOCDataset', 'build_exemplar_set', 'WeibullEnergyModel',
-           'energy_score', 'OpenWorldBBoxHead', 'OpenWorldShared2FCBBoxHead']
+           'energy_score', 'OpenWorldMetric', 'OpenWorldBBoxHead', 'OpenWorldShared2FCBBoxHead']
