@@ -73,22 +73,27 @@ class OpenWorldDatasetMixin:
     keeps, changes or loses its label according to ``labels`` (see
     :meth:`OpenWorldTask.map_label`). With ``filter_cfg=dict(filter_empty_gt=True)`` training
     images left without instances are dropped; ``image_ids_file`` (a JSON list of image ids, e.g.
-    an exemplar set) keeps only those images.
+    ORE's released exemplar lists) keeps only those images; ``exemplars=dict(items_per_class=20,
+    seed=0)`` keeps a balanced exemplar set of the known classes (:func:`build_exemplar_set`,
+    after the other filters).
 
     Args:
         task: ``dict(classes=[...], known=[...], current=[...])`` (:class:`OpenWorldTask`).
         labels: ``'current'``, ``'known'`` or ``'open'``.
         image_ids_file: optional JSON list of the image ids to keep.
+        exemplars: optional ``dict(items_per_class, seed)``.
         *args, **kwargs: the dataset's arguments (``metainfo`` classes are set here).
     """
 
     def __init__(self, *args, task: dict, labels: str = 'current',
-                 image_ids_file: Optional[str] = None, **kwargs) -> None:
+                 image_ids_file: Optional[str] = None, exemplars: Optional[dict] = None,
+                 **kwargs) -> None:
         self.task = OpenWorldTask(**task)
         if labels not in LABEL_MODES:
             raise ValueError(f'labels must be one of {LABEL_MODES}, got {labels!r}')
         self.label_mode = labels
         self.image_ids_file = image_ids_file
+        self.exemplars = exemplars
         metainfo = dict(kwargs.pop('metainfo', None) or {}, classes=self.task.all_classes)
         super().__init__(*args, metainfo=metainfo, **kwargs)
 
@@ -116,6 +121,9 @@ class OpenWorldDatasetMixin:
         filter_empty = (self.filter_cfg or {}).get('filter_empty_gt', False)
         if filter_empty and not self.test_mode:
             data_list = [info for info in data_list if info['instances']]
+        if self.exemplars is not None:
+            keep = set(build_exemplar_set(data_list, range(len(self.task.known)), **self.exemplars))
+            data_list = [info for info in data_list if info['img_id'] in keep]
         return data_list
 
 

@@ -85,6 +85,14 @@ def test_image_ids_file_keeps_only_those_images(tmp_path):
     assert _labels(dataset) == {'3': [1, 1, 3], '4': []}
 
 
+def test_exemplars_option_keeps_a_balanced_set(tmp_path):
+    dataset = _build('coco', tmp_path, task=T2, labels='known', exemplars=dict(items_per_class=1))
+    labels = _labels(dataset)
+    # every known class is in at least one kept image; image 4 (no object) is never needed
+    assert {c for per_image in labels.values() for c in per_image} == {0, 1, 2, 3}
+    assert '4' not in labels and len(labels) <= 3
+
+
 @pytest.mark.parametrize('task, message', [
     (dict(classes=CLASSES, known=['dog'], current=['dog']), 'prefix'),
     (dict(classes=CLASSES, known=['cat'], current=['dog']), 'subset'),
