@@ -1,8 +1,10 @@
 """Short CPU trainings of ORE on BCCD: U-Recall computed end to end, the auto-labeller and the
 clustering active, resume restores store and prototypes bit for bit, two gloo ranks agree."""
+import importlib.util
 import json
 from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
 from mmengine.config import Config
@@ -60,6 +62,48 @@ def test_short_training_computes_u_recall_end_to_end(shared_data, tmp_path):
     state = _ore_state(runner)
     assert int(state['roi_head.bbox_head.prototypes.iter']) == 4
     assert state['roi_head.bbox_head.prototypes.valid'][:2].all()  # RBC and WBC prototypes exist
+
+    # EBUI: fit on the held-out test split without unknown labels, saved next to the checkpoint
+    checkpoint = tmp_path / 'iter_4.pth'
+    out = _fit_tool().main([str(CONFIG), str(checkpoint), '--protocol', 'leakage_free',
+                            '--ann-file', 'coco_derived/bccd_test.json', '--cfg-options',
+                            f'val_dataloader.dataset.data_root={bccd}/'])
+    assert out == str(tmp_path / 'iter_4_weibull.json')
+    fit = json.loads(Path(out).read_text())
+    assert fit['temperature'] == 1.5 and fit['protocol'] == 'leakage_free'
+    assert fit['num_unknown'] == 4 and fit['num_known'] > 0  # one auto-labelled RoI per image
+    head = runner.model.roi_head.bbox_head
+    head.ebui = dict(mode='on', weibull_file=out)
+    with_ebui = runner.val_loop.run()
+    assert with_ebui['ow/unknown_gts'] == metrics['ow/unknown_gts']
+    assert head.weibull_model().temperature == 1.5
+
+
+def _fit_tool():
+    path = PROJECT_ROOT / 'tools/analysis_tools/fit_ore_weibull.py'
+    spec = importlib.util.spec_from_file_location('cl_dense_fit_ore_weibull', path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_paper_protocol_fit_uses_the_unknown_labels(shared_data, tmp_path):
+    bccd = shared_data / 'bccd'
+    runner = Runner.from_cfg(_config(bccd, tmp_path, 'ore_paper_fit', max_iters=2, val_interval=10))
+    runner.train()
+    tool = _fit_tool()
+    cfg = Config.fromfile(str(CONFIG))
+    assert tool.held_out_loader_cfg(cfg, 'paper', 'x.json').dataset.labels == 'open'
+    assert tool.held_out_loader_cfg(cfg, 'leakage_free', None).dataset.labels == 'known'
+    from cl_dense.det.energy_fit import batch_roi_energies
+    batch = next(b for b in runner.val_dataloader
+                 if any((s.gt_instances.labels == 3).any() for s in b['data_samples']))
+    runner.model.eval()
+    known, unknown = batch_roi_energies(runner.model, batch, 'paper')
+    assert known.size > 0 and np.isfinite(known).all() and np.isfinite(unknown).all()
+    # the leakage-free protocol refuses a batch that carries unknown labels (Platelets)
+    with pytest.raises(ValueError, match='without unknown labels'):
+        batch_roi_energies(runner.model, batch, 'leakage_free')
 
 
 class _RecordBeforeTrain(Hook):
