@@ -10,12 +10,13 @@ class ClassPrototypes(nn.Module):
     prototype per class derived from it.
 
     Schedule, counted by :meth:`step` (one call per training iteration; ``i`` = calls before this
-    one, a persistent buffer): at ``i == start_iter`` every class with stored features gets its
-    prototype set to the store mean; afterwards, every ``update_mu_iter`` calls
-    (``(i - start_iter) % update_mu_iter == 0``), ``p <- momentum * p + (1 - momentum) * mean``
-    for classes that already have a prototype, and ``p <- mean`` for classes that got their first
-    stored features since. Classes without stored features never get a prototype (``valid``
-    false), so empty slots never take part in a loss.
+    one, a persistent buffer): from ``i == start_iter`` on, every class that has stored features
+    but no prototype yet gets the store mean as its prototype (at ``start_iter`` that is every
+    stored class; later, classes seen for the first time, e.g. those of a new task); every
+    ``update_mu_iter`` calls (``(i - start_iter) % update_mu_iter == 0``, ``i > start_iter``),
+    ``p <- momentum * p + (1 - momentum) * mean`` for the classes that have one. Classes without
+    stored features never get a prototype (``valid`` false), so empty slots never take part in a
+    loss.
 
     Persistent buffers (saved in checkpoints): the bank's ``feats / ptr / count``,
     ``prototypes [C, D]``, ``valid [C]`` (bool) and ``iter`` (0-d int64). The bank all-gathers
@@ -68,13 +69,16 @@ class ClassPrototypes(nn.Module):
         self.iter += 1
         if i < self.start_iter:
             return False
-        if (i - self.start_iter) % self.update_mu_iter == 0:
-            means, filled = self.store_means()
-            means = means.to(self.prototypes.dtype)
-            blended = self.momentum * self.prototypes + (1.0 - self.momentum) * means
-            self.prototypes.copy_(torch.where(self.valid.unsqueeze(1), blended, means)
-                                  .where(filled.unsqueeze(1), self.prototypes))
-            self.valid |= filled
+        means, filled = self.store_means()
+        means = means.to(self.prototypes.dtype)
+        update = self.valid & filled
+        if i == self.start_iter or (i - self.start_iter) % self.update_mu_iter != 0:
+            update = torch.zeros_like(update)
+        blended = self.momentum * self.prototypes + (1.0 - self.momentum) * means
+        first = filled & ~self.valid
+        self.prototypes.copy_(torch.where(first.unsqueeze(1), means,
+                                          torch.where(update.unsqueeze(1), blended, self.prototypes)))
+        self.valid |= filled
         return bool(self.valid.any())
 
     def push(self, feats: Tensor, labels: Tensor) -> None:

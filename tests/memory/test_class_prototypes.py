@@ -17,10 +17,13 @@ def test_schedule_initialises_then_applies_momentum():
     # ring buffer of 2: [1, 3] -> [5, 3] (oldest overwritten); class 2 appears for the first time
     protos.push(torch.tensor([[5.0, 0.0], [0.0, 4.0]]), torch.tensor([0, 2]))
     assert protos.step() is True                       # call 2: (2 - 1) % 2 != 0, no update
-    assert protos.prototypes[0].tolist() == [2.0, 0.0] and not protos.valid[2]
-    protos.step()                                      # call 3: momentum update
+    assert protos.prototypes[0].tolist() == [2.0, 0.0]
+    assert protos.prototypes[2].tolist() == [0.0, 4.0]  # a new class: the mean, at once
+    assert protos.valid.tolist() == [True, False, True]
+    protos.push(torch.tensor([[0.0, 6.0]]), torch.tensor([2]))
+    protos.step()                                      # call 3: momentum update of both
     assert protos.prototypes[0].tolist() == pytest.approx([0.9 * 2.0 + 0.1 * 4.0, 0.0])
-    assert protos.prototypes[2].tolist() == [0.0, 4.0]  # first prototype: the mean, no momentum
+    assert protos.prototypes[2].tolist() == pytest.approx([0.0, 0.9 * 4.0 + 0.1 * 5.0])
     assert protos.valid.tolist() == [True, False, True]
     assert protos.prototypes[1].tolist() == [0.0, 0.0]
     assert int(protos.iter) == 4
