@@ -66,7 +66,7 @@ def test_short_training_computes_u_recall_end_to_end(shared_data, tmp_path):
     # EBUI: fit on the held-out test split without unknown labels, saved next to the checkpoint
     checkpoint = tmp_path / 'iter_4.pth'
     out = _fit_tool().main([str(CONFIG), str(checkpoint), '--protocol', 'leakage_free',
-                            '--ann-file', 'coco_derived/bccd_test.json', '--cfg-options',
+                            '--ann-file', 'coco_derived/bccd_test.json', '--max-batches', '2', '--cfg-options',
                             f'val_dataloader.dataset.data_root={bccd}/'])
     assert out == str(tmp_path / 'iter_4_weibull.json')
     fit = json.loads(Path(out).read_text())
@@ -88,22 +88,24 @@ def _fit_tool():
 
 
 def test_paper_protocol_fit_uses_the_unknown_labels(shared_data, tmp_path):
-    bccd = shared_data / 'bccd'
-    runner = Runner.from_cfg(_config(bccd, tmp_path, 'ore_paper_fit', max_iters=2, val_interval=10))
-    runner.train()
+    from mmengine.registry import MODELS, init_default_scope
+
+    from cl_dense.det.energy_fit import batch_roi_energies
+
+    cfg = _config(shared_data / 'bccd', tmp_path, 'ore_paper_fit')
     tool = _fit_tool()
-    cfg = Config.fromfile(str(CONFIG))
     assert tool.held_out_loader_cfg(cfg, 'paper', 'x.json').dataset.labels == 'open'
     assert tool.held_out_loader_cfg(cfg, 'leakage_free', None).dataset.labels == 'known'
-    from cl_dense.det.energy_fit import batch_roi_energies
-    batch = next(b for b in runner.val_dataloader
+    init_default_scope('mmdet')
+    torch.manual_seed(0)
+    model = MODELS.build(cfg.model).eval()  # untrained weights: energies are still defined
+    batch = next(b for b in Runner.build_dataloader(cfg.val_dataloader)
                  if any((s.gt_instances.labels == 3).any() for s in b['data_samples']))
-    runner.model.eval()
-    known, unknown = batch_roi_energies(runner.model, batch, 'paper')
+    known, unknown = batch_roi_energies(model, batch, 'paper')
     assert known.size > 0 and np.isfinite(known).all() and np.isfinite(unknown).all()
     # the leakage-free protocol refuses a batch that carries unknown labels (Platelets)
     with pytest.raises(ValueError, match='without unknown labels'):
-        batch_roi_energies(runner.model, batch, 'leakage_free')
+        batch_roi_energies(model, batch, 'leakage_free')
 
 
 class _RecordBeforeTrain(Hook):
