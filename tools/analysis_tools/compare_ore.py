@@ -141,7 +141,8 @@ def main(argv: list[str] | None = None) -> None:
             fit = fit_tool.main([str(spec['ore']), str(checkpoint), '--protocol', protocol,
                                  '--ann-file', held_out['ann_file'],
                                  '--out', str(out_dir / name / f'weibull_{protocol}.json'),
-                                 '--cfg-options', f"val_dataloader.dataset.data_prefix.img={held_out['img']}"])
+                                 '--cfg-options', *args.cfg_options,
+                                 f"val_dataloader.dataset.data_prefix.img={held_out['img']}"])
             metrics = evaluate_with_ebui(spec['ore'], checkpoint, fit,
                                          out_dir / name / f'ebui_{protocol}', list(args.cfg_options))
             rows.append(dict(dataset=name, variant=f'ORE (EBUI fit: {protocol})',
