@@ -102,3 +102,12 @@ def test_bad_inputs_raise():
         loss_fn(torch.zeros(1, 3), torch.tensor([0]), protos, valid)
     with pytest.raises(ValueError, match='valid'):
         loss_fn(torch.zeros(1, 4), torch.tensor([0]), protos, torch.tensor([1, 1]))
+
+
+def test_registered_in_root_and_built_from_mmdet():
+    from mmdet.registry import MODELS as MMDET_MODELS
+    from mmengine.registry import MODELS as ROOT_MODELS
+
+    assert ROOT_MODELS.get('PrototypeClusteringLoss') is PrototypeClusteringLoss
+    loss = MMDET_MODELS.build(dict(type='PrototypeClusteringLoss', form='public'))
+    assert isinstance(loss, PrototypeClusteringLoss) and loss.form == 'public'
