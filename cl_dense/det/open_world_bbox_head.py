@@ -71,7 +71,6 @@ class OpenWorldHeadMixin:
         self.ebui = self._check_ebui({'mode': 'off', 'weibull_file': None, **(ebui or {})})
         self._weibull: Optional[WeibullEnergyModel] = None
         self._cls_input: Optional[Tensor] = None
-        self.fc_cls.register_forward_pre_hook(self._keep_cls_input)
         self.with_clustering = clustering is not None
         if self.with_clustering:
             clustering = dict(DEFAULT_CLUSTERING, **clustering)
@@ -92,9 +91,6 @@ class OpenWorldHeadMixin:
                              'tools/analysis_tools/fit_ore_weibull.py or set ebui.mode=off')
         return ebui
 
-    def _keep_cls_input(self, module: nn.Module, inputs: tuple) -> None:
-        self._cls_input = inputs[0]
-
     def not_introduced_mask(self, device: torch.device) -> Tensor:
         """[num_classes + 1] bool: logits of classes of later tasks."""
         index = torch.arange(self.num_classes + 1, device=device)
@@ -102,8 +98,15 @@ class OpenWorldHeadMixin:
 
     def forward(self, x: Tensor) -> tuple:
         """The base head's ``(cls_score [R, num_classes + 1], bbox_pred)`` with the logits of
-        classes not yet introduced set to -inf."""
-        cls_score, bbox_pred = super().forward(x)
+        classes not yet introduced set to -inf. The classifier's input [R, F] is kept for the
+        clustering loss (taken by a pre-hook on ``fc_cls`` that lives only during this call)."""
+        kept = []
+        handle = self.fc_cls.register_forward_pre_hook(lambda module, inputs: kept.append(inputs[0]))
+        try:
+            cls_score, bbox_pred = super().forward(x)
+        finally:
+            handle.remove()
+        self._cls_input = kept[0]
         cls_score = cls_score.masked_fill(self.not_introduced_mask(cls_score.device), float('-inf'))
         return cls_score, bbox_pred
 

@@ -183,3 +183,12 @@ def test_ebui_switched_on_without_a_fit_raises(tmp_path):
 def test_bad_arguments_raise(kwargs, message):
     with pytest.raises(ValueError, match=message):
         _head(**kwargs)
+
+
+def test_a_deep_copy_still_trains_and_leaves_no_hook_behind():
+    import copy
+    head = copy.deepcopy(_head(clustering=dict(items_per_class=8, start_iter=0)))
+    results = _sampling_results(5)
+    out = head.loss_and_target(*_forward(head, results, 5), results, TRAIN_CFG)
+    assert torch.isfinite(out['loss_bbox']['loss_cluster'])
+    assert not head.fc_cls._forward_pre_hooks
