@@ -63,3 +63,11 @@ def test_cl_dense_seg_works_without_mmdet():
 def test_cl_dense_core_does_not_import_openmmlab_toolboxes():
     loaded = _modules_loaded_by('import cl_dense, cl_dense.ops, cl_dense.memory')
     assert not {'mmseg', 'mmdet', 'mmcv'} & loaded
+
+
+def test_cl_dense_losses_and_memory_prototypes_are_torch_only():
+    loaded = _modules_loaded_by(
+        "sys.modules['mmengine'] = None; import cl_dense.losses, cl_dense.memory; "
+        "from cl_dense.losses import PrototypeClusteringLoss; from cl_dense.memory import ClassPrototypes")
+    assert 'cl_dense.losses.prototype_clustering' in loaded and 'cl_dense.memory.prototypes' in loaded
+    assert not {'mmseg', 'mmdet', 'mmcv'} & loaded

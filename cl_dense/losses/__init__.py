@@ -3,7 +3,9 @@ is installed (found from mmseg and mmdet configs); importable with torch alone."
 from .metric_learning import ContrastivePairLoss, LogisticPairLoss, NPairLoss, TripletMarginLoss
 from .pixel_contrast import PixelContrastLoss
 from .pixel_memory_contrast import PixelMemoryContrastLoss
+from .prototype_clustering import PrototypeClusteringLoss
 from .supcon import NTXentLoss, SupConLoss
 
 __all__ = ['ContrastivePairLoss', 'LogisticPairLoss', 'NPairLoss', 'NTXentLoss',
-           'PixelContrastLoss', 'PixelMemoryContrastLoss', 'SupConLoss', 'TripletMarginLoss']
+           'PixelContrastLoss', 'PixelMemoryContrastLoss', 'PrototypeClusteringLoss',
+           'SupConLoss', 'TripletMarginLoss']

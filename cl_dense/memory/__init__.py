@@ -1,5 +1,6 @@
 """Class-indexed memory banks (torch only)."""
 from .class_memory_bank import ClassMemoryBank
 from .distributed import all_gather_rows
+from .prototypes import ClassPrototypes
 
-__all__ = ['ClassMemoryBank', 'all_gather_rows']
+__all__ = ['ClassMemoryBank', 'ClassPrototypes', 'all_gather_rows']

@@ -1,0 +1,10 @@
+# ORE R50-FPN task 1 training (annotations of its own classes only) on the OWOD splits.
+_base_ = ['./_base_/ore_faster-rcnn_r50-fpn_owod.py']
+task = _base_.owod_tasks['t1']
+model = dict(roi_head=dict(bbox_head=dict(num_known_classes=len(task['known']))))
+train_dataloader = dict(dataset=dict(task=task, labels='current',
+                                     ann_file='VOC2007/ImageSets/Main/t1_train.txt'))
+val_dataloader = dict(dataset=dict(task=task))
+test_dataloader = val_dataloader
+val_evaluator = dict(task=task)
+test_evaluator = val_evaluator
