@@ -1,6 +1,5 @@
 """Short CPU trainings of ORE on BCCD: U-Recall computed end to end, the auto-labeller and the
 clustering active, resume restores store and prototypes bit for bit, two gloo ranks agree."""
-import importlib.util
 import json
 from pathlib import Path
 
@@ -14,6 +13,7 @@ from mmengine.runner import Runner
 import cl_dense.det  # noqa: F401  (registers the ORE modules)
 from tests.conftest import PROJECT_ROOT
 from tests.engine.runner_utils import dist_train_two_ranks
+from tests.tool_loading import load_tool
 
 pytestmark = pytest.mark.realdata
 CONFIG = PROJECT_ROOT / 'tests/fixtures/configs/tiny_ore_faster-rcnn_r18_fpn_bccd.py'
@@ -80,11 +80,7 @@ def test_short_training_computes_u_recall_end_to_end(shared_data, tmp_path):
 
 
 def _fit_tool():
-    path = PROJECT_ROOT / 'tools/analysis_tools/fit_ore_weibull.py'
-    spec = importlib.util.spec_from_file_location('cl_dense_fit_ore_weibull', path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_tool('analysis_tools/fit_ore_weibull.py')
 
 
 def test_paper_protocol_fit_uses_the_unknown_labels(shared_data, tmp_path):

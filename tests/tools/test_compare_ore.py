@@ -1,21 +1,16 @@
 """tools/analysis_tools/compare_ore.py: configs, schedule overrides, metric reading and the table
 (the trainings themselves are exercised by tests/det/test_training.py and the run in docs/ore.md)."""
-import importlib.util
 import json
 
 import pytest
 from mmengine.config import Config
 
-from ..conftest import PROJECT_ROOT
+from ..tool_loading import load_tool
 
 
 @pytest.fixture(scope='module')
 def compare():
-    path = PROJECT_ROOT / 'tools' / 'analysis_tools' / 'compare_ore.py'
-    spec = importlib.util.spec_from_file_location('cl_dense_compare_ore', path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_tool('analysis_tools/compare_ore.py')
 
 
 def test_variants_share_data_and_schedule(compare):
