@@ -14,7 +14,7 @@ quotes the ratio measured here. Cases:
 * ``row_sum``: ``x.sum(1)`` (what the package uses) vs ``x @ ones`` (a matrix-vector product it
   used before this script showed it slower), the same shapes.
 
-Time: best of ``--repeats`` interleaved rounds after a warm-up (as in ``benchmark_contrast.py``).
+Time: best of ``--repeats`` interleaved rounds after a warm-up (``benchmark_contrast.best_times``).
 Prints a table and, with ``--json``, writes the numbers. Usage:
 ``python tools/analysis_tools/benchmark_micro_ops.py [--repeats 15] [--json out.json]``
 """
@@ -24,28 +24,19 @@ os.environ.setdefault('OMP_WAIT_POLICY', 'PASSIVE')  # see benchmark_contrast.py
 
 import argparse  # noqa: E402
 import json  # noqa: E402
-import time  # noqa: E402
+import sys  # noqa: E402
+from pathlib import Path  # noqa: E402
 from typing import Callable  # noqa: E402
 
 import torch  # noqa: E402
 import torch.nn.functional as F  # noqa: E402
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from benchmark_contrast import best_times  # noqa: E402
+
 from cl_dense.ops.contrast_cpu import _softplus  # noqa: E402
 from cl_dense.ops.sorting import stable_argsort  # noqa: E402
 from cl_dense.ops.validation import nonfinite  # noqa: E402
-
-
-def best_times(fns: dict[str, Callable[[], object]], repeats: int) -> dict[str, float]:
-    """Best seconds of each function over ``repeats`` interleaved rounds, after one warm-up."""
-    for fn in fns.values():
-        fn()
-    times = {name: float('inf') for name in fns}
-    for _ in range(repeats):
-        for name, fn in fns.items():
-            start = time.perf_counter()
-            fn()
-            times[name] = min(times[name], time.perf_counter() - start)
-    return times
 
 
 SHAPES = dict(embeddings=(8, 256, 128, 256), groups=262_144, blocks=((54, 10_000), (1024, 8192)))
@@ -82,6 +73,8 @@ def run(repeats: int, shapes: dict = SHAPES) -> list[dict]:
     """One row per case: both variants' best times and the package choice's speed-up."""
     rows = []
     for name, (chosen, fns) in cases(torch.Generator().manual_seed(0), shapes).items():
+        for fn in fns.values():  # warm-up
+            fn()
         times = best_times(fns, repeats)
         other = next(variant for variant in fns if variant != chosen)
         rows.append(dict(case=name, chosen=chosen, chosen_s=times[chosen], other=other,
