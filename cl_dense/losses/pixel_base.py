@@ -7,6 +7,7 @@ from torch import Tensor, nn
 from ..ops import DENOMINATORS, supervised_contrast
 from ..samplers import sample_hard_easy_anchors
 from .pixel_inputs import pixels_at_embedding_size
+from .registry import check_loss_name
 
 
 class SampledPixels(NamedTuple):
@@ -40,9 +41,7 @@ class PixelContrastBase(nn.Module):
                              '>= 1')
         if denominator not in DENOMINATORS:
             raise ValueError(f'denominator must be one of {DENOMINATORS}, got {denominator!r}')
-        if not loss_name.startswith('loss_'):
-            raise ValueError(f'loss_name must start with "loss_" (mmengine sums those), got '
-                             f'{loss_name!r}')
+        check_loss_name(loss_name)
         if not 0 < threshold < 1:
             raise ValueError(f'threshold must lie in (0, 1), got {threshold}')
         self.num_classes = num_classes

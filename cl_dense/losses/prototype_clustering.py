@@ -6,7 +6,7 @@ import torch
 from torch import Tensor, nn
 
 from ..ops.validation import check_features, check_labels, check_positive
-from .registry import register_loss
+from .registry import check_loss_name, register_loss
 
 FORMS = ('paper', 'public')
 
@@ -45,9 +45,7 @@ class PrototypeClusteringLoss(nn.Module):
         for name, value in (('margin', margin), ('public_p', public_p),
                             ('public_hinge_margin', public_hinge_margin)):
             check_positive(name, value)
-        if not loss_name.startswith('loss_'):
-            raise ValueError(f'loss_name must start with "loss_" (mmengine sums those), got '
-                             f'{loss_name!r}')
+        check_loss_name(loss_name)
         self.margin = margin
         self.form = form
         self.public_p = public_p

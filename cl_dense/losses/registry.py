@@ -19,3 +19,10 @@ def register_loss(cls: T) -> T:
     if MODELS is not None:
         MODELS.register_module(module=cls)
     return cls
+
+
+def check_loss_name(loss_name: str) -> None:
+    """A loss's dict key must start with ``loss_``: mmengine sums exactly those keys."""
+    if not loss_name.startswith('loss_'):
+        raise ValueError(f'loss_name must start with "loss_" (mmengine sums those), got '
+                         f'{loss_name!r}')
