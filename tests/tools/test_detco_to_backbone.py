@@ -89,3 +89,26 @@ def test_unsupported_exports_are_clear_errors(tmp_path):
                                                       base_channels=8)).state_dict().items()}
     with pytest.raises(ValueError, match='64 base'):
         converter.to_torchvision(narrow)
+
+
+@pytest.mark.parametrize('transfer', [
+    'deeplabv3_r18-tiny-d8_detco-shared-pool_1xb4-200it_isbi-em-256x256.py',
+    'deeplabv3_r18-tiny-d8_detco-shared-pool_1xb4-200it_aerial-dubai-256x256.py',
+    'faster-rcnn_r18-tiny_fpn_detco-shared-pool_1xb2-300it_bccd.py'])
+def test_shared_pool_backbone_loads_strictly_into_the_transfer_configs(tmp_path, transfer):
+    from mmengine.config import Config
+    from mmengine.registry import init_default_scope
+
+    pool = Config.fromfile(str(PROJECT_ROOT / 'configs/detco/'
+                               'detco_resnet18-narrow_1xb16-1000it_shared-pool.py'))
+    pool.model.queue_size = 4
+    detco = MODELS.build(pool.model)
+    torch.save({'state_dict': detco.state_dict()}, tmp_path / 'pool.pth')
+    backbone = converter.convert(str(tmp_path / 'pool.pth'), str(tmp_path / 'backbone.pth'))
+    cfg = Config.fromfile(str(PROJECT_ROOT / 'configs/detco/transfer' / transfer))
+    assert cfg.model.backbone.init_cfg == dict(type='Pretrained', checkpoint=(
+        'work_dirs/detco_resnet18-narrow_1xb16-1000it_shared-pool/backbone.pth'))
+    init_default_scope(cfg.default_scope)
+    target = MODELS.build(dict(cfg.model.backbone, init_cfg=None))
+    result = target.load_state_dict(backbone, strict=True)
+    assert not result.missing_keys and not result.unexpected_keys
