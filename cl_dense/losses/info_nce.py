@@ -1,21 +1,22 @@
-"""InfoNCE of queries against their positive keys and a key queue (MoCo / DetCo), streamed.
+"""InfoNCE of queries against a key set holding one positive per query (MoCo / DetCo), streamed.
 
-With ``s_ij = q_i . k_j / t`` over the ``N`` batch keys and ``s_in = q_i . n / t`` over the
-``K`` queue entries::
+With ``s_ij = q_i . k_j / t`` over the ``M`` keys and ``p_i`` the index of query i's positive::
 
-    L = 1/N sum_i -log( exp(s_ii) / (exp(s_ii) + sum_{j != i} exp(s_ij) + sum_n exp(s_in)) )
+    L = 1/N sum_i -log( exp(s_i,p_i) / sum_j exp(s_ij) )
 
-Computed by :func:`cl_dense.ops.supervised_contrast` (``denominator='contrastiveseg'``): the
-anchors are the queries labelled with their instance ids ``0..N-1``, the keys are the batch keys
-(label = own instance id) followed by the queue (label ``N``, which no anchor has). The
-``[N, N + K]`` logits matrix is never built (the queue is streamed in chunks).
+i.e. cross-entropy over ``[N, M]`` logits with targets ``p``, computed by
+:func:`cl_dense.ops.supervised_contrast` (``denominator='contrastiveseg'``) without building the
+logits: each positive key gets a label of its own (its query's), every other key a label no query
+has. The labels are made ascending along the keys, so the op streams the keys in place (no sort,
+no gather, no copy): ``keys`` can be a view of a queue buffer.
 
-Our choice, documented in docs/detco.md: the other samples' batch keys are negatives too, as in
-MoCo v3 and SimCLR-style in-batch contrast, where MoCo v1/v2 use the queue alone. The ``N - 1``
-extra negatives are the keys that are enqueued right after the step, so they are the freshest
-queue entries a step early; with ``N = 1`` (or ``K >> N``) the loss is MoCo's.
+MoCo-style use (our choice, documented in docs/detco.md): enqueue the batch's keys first, then
+contrast against the queue, with ``p`` the slots the batch's keys were written to. The negatives
+are then the older queue entries *and the other samples' current keys* (of every rank), as in
+MoCo v3 / SimCLR in-batch contrast, where MoCo v1/v2 use only the queue from before the step;
+with one sample per step the two coincide (``tests/losses/test_info_nce.py``).
 """
-from typing import Optional
+from __future__ import annotations
 
 import torch
 from torch import Tensor, nn
@@ -24,28 +25,45 @@ from ..ops import supervised_contrast
 from .registry import register_loss
 
 
-def info_nce(query: Tensor, key: Tensor, negatives: Optional[Tensor], temperature: float,
-             chunk_size: int = 8192) -> Tensor:
-    """InfoNCE of ``query [N, D]`` against ``key [N, D]`` (row i is query i's positive), the other
-    rows of ``key`` and ``negatives [K, D]`` (a queue; ``None`` or ``K = 0`` for none).
+def positive_labels(num_keys: int, positives: Tensor) -> tuple[Tensor, Tensor]:
+    """Labels that make ``positives [N]`` (distinct key indices) the only positives.
 
-    All inputs L2-normalised by the caller, same dtype and device. Returns a 0-d float32 loss
-    (float64 for float64 inputs); a zero loss with a gradient path when ``N = 0``.
+    Returns ``(query_labels [N], key_labels [M])``, key labels non-decreasing along the keys:
+    each positive key starts a label of its own, each run of other keys after it another one.
     """
-    if query.dim() != 2 or key.shape != query.shape:
-        raise ValueError(f'query and key must both be [N, D] with the same shape, got '
-                         f'{tuple(query.shape)} and {tuple(key.shape)}')
-    if negatives is not None and (negatives.dim() != 2 or negatives.shape[1] != query.shape[1]):
-        raise ValueError(f'negatives must be [K, {query.shape[1]}], got '
-                         f'{tuple(negatives.shape)}')
-    num = query.shape[0]
-    ids = torch.arange(num, device=query.device)
-    keys, key_labels = key, ids
-    if negatives is not None and negatives.shape[0] > 0:
-        keys = torch.cat([key, negatives.to(key.dtype)])
-        key_labels = torch.cat([ids, ids.new_full((negatives.shape[0],), num)])
-    # ignore_index=-1: no instance id or queue label is ever ignored
-    return supervised_contrast(query, ids, keys, key_labels, temperature,
+    is_pos = torch.zeros(num_keys, dtype=torch.bool, device=positives.device)
+    is_pos[positives] = True
+    starts = is_pos.clone()
+    starts[1:] |= is_pos[:-1]  # a run of negatives right after a positive gets a new label
+    key_labels = starts.long().cumsum(0)
+    return key_labels[positives], key_labels
+
+
+def check_info_nce(query: Tensor, keys: Tensor, positives: Tensor) -> None:
+    """Shapes and positive indices (one host synchronisation)."""
+    if query.dim() != 2 or keys.dim() != 2 or keys.shape[1] != query.shape[1]:
+        raise ValueError(f'query must be [N, D] and keys [M, D], got {tuple(query.shape)} and '
+                         f'{tuple(keys.shape)}')
+    if positives.shape != (query.shape[0],) or positives.dtype != torch.long:
+        raise ValueError(f'positives must be int64 [{query.shape[0]}], got {positives.dtype} '
+                         f'{tuple(positives.shape)}')
+    if positives.numel() and (int(positives.min()) < 0 or int(positives.max()) >= keys.shape[0]
+                              or positives.unique().numel() != positives.numel()):
+        raise ValueError(f'positives must be distinct indices into the {keys.shape[0]} keys')
+
+
+def info_nce(query: Tensor, keys: Tensor, positives: Tensor, temperature: float,
+             chunk_size: int = 8192) -> Tensor:
+    """InfoNCE of ``query [N, D]`` against ``keys [M, D]``, ``keys[positives[i]]`` being query
+    i's positive and every other key a negative.
+
+    All L2-normalised by the caller, same dtype and device. Returns a 0-d float32 loss (float64
+    for float64 inputs); zero with a gradient path when ``N = 0``.
+    """
+    check_info_nce(query, keys, positives)
+    query_labels, key_labels = positive_labels(keys.shape[0], positives)
+    # ignore_index=-1: no label is ever ignored
+    return supervised_contrast(query, query_labels, keys, key_labels, temperature,
                                denominator='contrastiveseg', ignore_index=-1,
                                chunk_size=chunk_size)
 
@@ -57,9 +75,10 @@ class InfoNCELoss(nn.Module):
     Args:
         temperature: ``t`` (0.2 in MoCo v2 and DetCo).
         loss_weight: factor on the loss.
-        chunk_size: queue entries streamed per step.
+        chunk_size: keys streamed per step.
 
-    Forward: ``query [N, D]``, ``key [N, D]``, ``negatives [K, D]`` or ``None`` -> 0-d loss.
+    Forward: ``query [N, D]``, ``keys [M, D]``, ``positives [N]`` int64 -> 0-d loss (float32,
+    also under autocast).
     """
 
     def __init__(self, temperature: float = 0.2, loss_weight: float = 1.0,
@@ -71,11 +90,10 @@ class InfoNCELoss(nn.Module):
         self.loss_weight = loss_weight
         self.chunk_size = chunk_size
 
-    def forward(self, query: Tensor, key: Tensor, negatives: Optional[Tensor] = None) -> Tensor:
+    def forward(self, query: Tensor, keys: Tensor, positives: Tensor) -> Tensor:
         dtype = torch.float64 if query.dtype == torch.float64 else torch.float32
         with torch.autocast(query.device.type, enabled=False):
-            negatives = None if negatives is None else negatives.to(dtype)
-            loss = info_nce(query.to(dtype), key.to(dtype), negatives, self.temperature,
+            loss = info_nce(query.to(dtype), keys.to(dtype), positives, self.temperature,
                             self.chunk_size)
         return self.loss_weight * loss
 

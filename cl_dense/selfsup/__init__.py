@@ -8,10 +8,11 @@ from .detco import DetCo
 from .encoder import MultiLevelEncoder, unshuffle_patches
 from .heads import MLPHead
 from .momentum import copy_into_key_encoder, momentum_encoder
+from .queues import enqueue_keys, filled_keys, rank_offset
 from .shuffle_bn import batch_shuffled
 from .transforms import Jigsaw, LoadImage, MultiView, TorchvisionAugment, jigsaw_patches
 
 __all__ = ['DetCo', 'Jigsaw', 'LoadImage', 'MLPHead', 'MultiLevelEncoder', 'MultiView',
            'MultiViewDataPreprocessor', 'TorchvisionAugment', 'UnlabelledImageFolder',
-           'batch_shuffled', 'copy_into_key_encoder', 'jigsaw_patches', 'momentum_encoder',
-           'unshuffle_patches']
+           'batch_shuffled', 'copy_into_key_encoder', 'enqueue_keys', 'filled_keys', 'jigsaw_patches',
+           'momentum_encoder', 'rank_offset', 'unshuffle_patches']

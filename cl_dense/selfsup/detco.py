@@ -13,6 +13,7 @@ from ..losses import InfoNCELoss
 from ..memory import ClassMemoryBank
 from .encoder import MultiLevelEncoder
 from .momentum import copy_into_key_encoder, momentum_encoder
+from .queues import enqueue_keys, filled_keys, rank_offset
 from .shuffle_bn import batch_shuffled
 
 INPUT_KEYS = ('global', 'jigsaw', 'jigsaw_perm')
@@ -30,7 +31,9 @@ class DetCo(BaseModel):
         loss_l2g_<l> = w_l InfoNCE(local q,  global k, global queue)
 
     (:class:`cl_dense.losses.InfoNCELoss`, streamed: the queue never becomes a logits matrix).
-    After the losses the keys are all-gathered and enqueued (oldest overwritten first).
+    The keys are all-gathered and enqueued first (oldest overwritten first); each query's
+    positive is its own key's slot, the negatives every other queue entry (older keys and the
+    other samples' current keys, of every rank). ``queue_size`` must hold one step's keys.
 
     Args:
         backbone: backbone config (mmengine root MODELS: ``'mmseg.ResNetV1c'``, ``'mmdet.ResNet'``
@@ -122,33 +125,26 @@ class DetCo(BaseModel):
         return global_embeds, local_embeds
 
     def loss(self, inputs: dict) -> dict[str, Tensor]:
-        """The weighted loss terms per level, then the keys are enqueued."""
+        """Enqueue this step's keys, then the weighted loss terms per level against the queues
+        (this rank's keys are the positives, every other entry a negative)."""
         self.check_inputs(inputs)
         q_global, q_local = self.embed(inputs, 0, self.query_encoder, shuffle=False)
         with torch.no_grad():
             self.key_encoder.update_parameters(self.query_encoder)
             k_global, k_local = self.embed(inputs, 1, self.key_encoder.module, self.shuffle_bn)
+        offset, total = rank_offset(k_global[0].shape[0], k_global[0].device)
         losses = {}
         for i, (name, weight) in enumerate(zip(self.level_names, self.level_weights)):
-            global_queue = self.queues[f'global_{name}'].keys()[0]
-            losses[f'loss_g2g_{name}'] = weight * self.loss_fn(q_global[i], k_global[i],
-                                                               global_queue)
+            global_queue = self.queues[f'global_{name}']
+            slots = enqueue_keys(global_queue, k_global[i], offset, total)
+            keys = filled_keys(global_queue)
+            losses[f'loss_g2g_{name}'] = weight * self.loss_fn(q_global[i], keys, slots)
             if self.local:
-                local_queue = self.queues[f'local_{name}'].keys()[0]
-                losses[f'loss_l2l_{name}'] = weight * self.loss_fn(q_local[i], k_local[i],
-                                                                   local_queue)
-                losses[f'loss_l2g_{name}'] = weight * self.loss_fn(q_local[i], k_global[i],
-                                                                   global_queue)
-        self.enqueue(k_global, k_local)
+                local_queue = self.queues[f'local_{name}']
+                local_slots = enqueue_keys(local_queue, k_local[i], offset, total)
+                losses[f'loss_l2l_{name}'] = weight * self.loss_fn(
+                    q_local[i], filled_keys(local_queue), local_slots)
+                losses[f'loss_l2g_{name}'] = weight * self.loss_fn(q_local[i], keys, slots)
         fill = [queue.count.float() / queue.size for queue in self.queues.values()]
         losses['queue_fill'] = torch.stack(fill).mean()
         return losses
-
-    @torch.no_grad()
-    def enqueue(self, k_global: list[Tensor], k_local: Optional[list[Tensor]]) -> None:
-        """Push this step's keys (all ranks' keys, in rank order) into the queues."""
-        for i, name in enumerate(self.level_names):
-            keys = [('global', k_global[i])] + ([('local', k_local[i])] if self.local else [])
-            for branch, key in keys:
-                labels = torch.zeros(key.shape[0], dtype=torch.long, device=key.device)
-                self.queues[f'{branch}_{name}'].push(key, labels)

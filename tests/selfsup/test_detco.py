@@ -99,25 +99,27 @@ def test_local_embedding_depends_on_cell_order_not_on_the_shuffle():
         assert not torch.allclose(a, c, atol=1e-4)
 
 
-def test_loss_sees_the_queue_before_this_steps_keys_then_enqueues_oldest_first():
+def test_keys_are_enqueued_oldest_first_and_are_the_positives_of_the_loss():
     model = tiny_detco(queue_size=6)
     seen, pushed = [], []
     loss_fn = model.loss_fn.forward
-    model.loss_fn.forward = lambda q, k, n: seen.append((q, k, n)) or loss_fn(q, k, n)
+    model.loss_fn.forward = lambda q, k, p: seen.append((q, k.clone(), p)) or loss_fn(q, k, p)
     push = model.queues['global_res5'].push
     model.queues['global_res5'].push = lambda f, l: pushed.append(f.clone()) or push(f, l)
     for seed in range(2):
         _step(model, multiview_batch(batch=4, seed=seed))
     # per step 12 loss calls; the g2g term of res5 is call 9 (levels in order, g2g first)
-    first, second = seen[9], seen[12 + 9]
-    assert first[2].shape == (0, 16)
-    torch.testing.assert_close(second[2], pushed[0])
-    torch.testing.assert_close(info_nce(*second, 0.2), model.loss_fn(*second))
-    queue = model.queues['global_res5']
+    (q1, keys1, slots1), (q2, keys2, slots2) = seen[9], seen[12 + 9]
+    assert torch.equal(keys1, pushed[0]) and slots1.tolist() == [0, 1, 2, 3]
     # 6 slots: step 1 wrote slots 0-3, step 2 wrote slots 4, 5 then wrapped to 0, 1
-    expected = torch.cat([pushed[1][2:], pushed[0][2:], pushed[1][:2]])
-    assert torch.equal(queue.feats[0], expected)
+    assert torch.equal(keys2, torch.cat([pushed[1][2:], pushed[0][2:], pushed[1][:2]]))
+    assert slots2.tolist() == [4, 5, 0, 1] and torch.equal(keys2[slots2], pushed[1])
+    hand = torch.nn.functional.cross_entropy(q2 @ keys2.T / 0.2, slots2)
+    torch.testing.assert_close(model.loss_fn(q2, keys2, slots2), hand)
+    queue = model.queues['global_res5']
     assert int(queue.ptr) == 2 and int(queue.count) == 6
+    with pytest.raises(ValueError, match='smaller than one step'):
+        _step(tiny_detco(queue_size=3), multiview_batch(batch=4))
 
 
 def test_global_only_ablation_has_one_level_and_two_queue_free_terms():
