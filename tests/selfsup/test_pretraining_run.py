@@ -29,14 +29,14 @@ def _config(work_dir: Path, data_root: Path, max_iters: int, schedule_iters: int
 
 def test_short_pretraining_run_lowers_the_loss(tmp_path):
     data = make_image_folder(tmp_path / 'images', count=8)
-    cfg = _config(tmp_path / 'work', data, max_iters=24, schedule_iters=24)
-    cfg.default_hooks.checkpoint.interval = 24
+    cfg = _config(tmp_path / 'work', data, max_iters=16, schedule_iters=16)
+    cfg.default_hooks.checkpoint.interval = 16
     runner = train_tiny(cfg)
     losses = [float(v) for v in runner.message_hub.get_scalar('train/loss').data[0]]
-    assert len(losses) == 24 and all(torch.isfinite(torch.tensor(losses)))
+    assert len(losses) == 16 and all(torch.isfinite(torch.tensor(losses)))
     # iteration 0 has empty queues (fewer negatives): compare once they are full
     early, late = sum(losses[1:7]) / 6, sum(losses[-6:]) / 6
-    assert late < early - 0.3, losses
+    assert late < early - 1.0, losses  # seen: 13.4 -> 10.6 (16 iterations)
 
 
 def test_resume_is_bit_exact_with_queues_and_momentum_encoder(tmp_path):
