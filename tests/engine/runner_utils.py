@@ -52,8 +52,11 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def dist_train_two_ranks(config: Path, tmp_path: Path, options: list[str]) -> tuple[list[dict], str]:
-    """Run ``tools/dist_train.sh config 2`` (gloo on the CPU) with the data in ``tmp_path/data``.
+def dist_train_two_ranks(config: Path, tmp_path: Path, options: list[str],
+                         loaders: tuple[str, ...] = ('train_dataloader', 'val_dataloader',
+                                                     'test_dataloader')) -> tuple[list[dict], str]:
+    """Run ``tools/dist_train.sh config 2`` (gloo on the CPU) with the data of ``loaders`` in
+    ``tmp_path/data``.
 
     ``config`` must add ``DumpRankStateHook`` (tests/fixtures/rank_state_hook.py).
 
@@ -62,7 +65,7 @@ def dist_train_two_ranks(config: Path, tmp_path: Path, options: list[str]) -> tu
     """
     data_root = tmp_path / 'data'
     data_options = [f'{loader}.dataset.data_root={data_root}'
-                    for loader in ('train_dataloader', 'val_dataloader', 'test_dataloader')]
+                    for loader in loaders]
     env = dict(os.environ, PYTHON=sys.executable, PORT=str(free_port()))
     proc = subprocess.run(
         ['bash', str(PROJECT_ROOT / 'tools/dist_train.sh'), str(config), '2',

@@ -59,8 +59,9 @@ def run_options(seed: int, data_root: str | None, iters: int | None) -> list[str
     return options
 
 
-def final_metrics(work_dir: Path) -> dict[str, float]:
-    """The last validation metrics logged under ``work_dir/<timestamp>/vis_data/scalars.json``.
+def final_metrics(work_dir: Path, metrics: tuple[str, ...] = METRICS) -> dict[str, float]:
+    """The last validation ``metrics`` (the first one marks a validation record) logged under
+    ``work_dir/<timestamp>/vis_data/scalars.json``.
 
     Raises:
         FileNotFoundError: the run logged no validation metrics.
@@ -70,11 +71,11 @@ def final_metrics(work_dir: Path) -> dict[str, float]:
     if logs:
         for line in logs[-1].read_text().splitlines():
             record = json.loads(line)
-            if 'mIoU' in record:
-                found = {key: float(record[key]) for key in METRICS if key in record}
+            if metrics[0] in record:
+                found = {key: float(record[key]) for key in metrics if key in record}
     if not found:
         raise FileNotFoundError(
-            f'no validation metrics (mIoU) in {work_dir}/*/vis_data/scalars.json')
+            f'no validation metrics ({metrics[0]}) in {work_dir}/*/vis_data/scalars.json')
     return found
 
 

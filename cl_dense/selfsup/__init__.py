@@ -1,0 +1,18 @@
+"""Self-supervised pretraining (DetCo and the pieces other methods reuse), registered in
+mmengine's root registries (MODELS, DATASETS, TRANSFORMS), so pretraining configs use
+``default_scope = 'mmengine'``. Never imports mmdet or mmseg itself: the backbone's registry is
+imported when the config names it (``type='mmseg.ResNetV1c'``)."""
+from .data_preprocessor import MultiViewDataPreprocessor
+from .datasets import UnlabelledImageFolder
+from .detco import DetCo
+from .encoder import MultiLevelEncoder, unshuffle_patches
+from .heads import MLPHead
+from .momentum import copy_into_key_encoder, momentum_encoder
+from .queues import enqueue_keys, filled_keys, rank_offset
+from .shuffle_bn import batch_shuffled
+from .transforms import Jigsaw, LoadImage, MultiView, TorchvisionAugment, jigsaw_patches
+
+__all__ = ['DetCo', 'Jigsaw', 'LoadImage', 'MLPHead', 'MultiLevelEncoder', 'MultiView',
+           'MultiViewDataPreprocessor', 'TorchvisionAugment', 'UnlabelledImageFolder',
+           'batch_shuffled', 'copy_into_key_encoder', 'enqueue_keys', 'filled_keys', 'jigsaw_patches',
+           'momentum_encoder', 'rank_offset', 'unshuffle_patches']
