@@ -6,10 +6,7 @@ from pathlib import Path
 import pytest
 from mmengine.config import Config, DictAction
 
-from tests.conftest import PROJECT_ROOT
 from tests.tool_loading import load_tool
-
-SCRIPT = PROJECT_ROOT / 'tools/analysis_tools/compare_detco_transfer.py'
 
 
 @pytest.fixture(scope='module')

@@ -74,13 +74,35 @@ def test_plain_resnet_exports_to_torchvision_with_equal_features(tmp_path):
         torch.testing.assert_close(a, b)
 
 
+def test_prefix_is_found_or_given(tmp_path):
+    """``query_encoder.backbone.`` first; the plain ``backbone.`` of mmpretrain models and
+    segmentors; any other prefix with ``--prefix``; the key encoder is never exported."""
+    model, _ = _trained_checkpoint(tmp_path)
+    backbone = model.query_encoder.backbone.state_dict()
+    with_key_encoder = {**{f'query_encoder.backbone.{k}': v for k, v in backbone.items()},
+                        **{f'backbone.{k}': torch.zeros_like(v) for k, v in backbone.items()}}
+    layouts = {'ours.pth': (with_key_encoder, []),
+               'segmentor.pth': ({f'backbone.{k}': v for k, v in backbone.items()}, []),
+               'online.pth': ({f'online_net.0.{k}': v for k, v in backbone.items()},
+                              ['--prefix', 'online_net.0.'])}
+    for name, (state_dict, extra) in layouts.items():
+        torch.save({'state_dict': state_dict}, tmp_path / name)
+        converter.main([str(tmp_path / name), str(tmp_path / f'out-{name}'), *extra])
+        saved = torch.load(tmp_path / f'out-{name}', weights_only=True)['state_dict']
+        assert saved.keys() == backbone.keys(), name
+        for key, value in backbone.items():
+            assert torch.equal(saved[key], value), (name, key)
+
+
 def test_unsupported_exports_are_clear_errors(tmp_path):
     _, ckpt = _trained_checkpoint(tmp_path)
     with pytest.raises(SystemExit, match='plain ResNet'):
         converter.main([str(ckpt), str(tmp_path / 'a.pth'), '--torchvision', str(tmp_path / 'b')])
     torch.save({'state_dict': {'decode_head.conv.weight': torch.zeros(1)}}, tmp_path / 'seg.pth')
-    with pytest.raises(SystemExit, match='no "query_encoder.backbone'):
+    with pytest.raises(SystemExit, match='no backbone entries .*give --prefix'):
         converter.main([str(tmp_path / 'seg.pth'), str(tmp_path / 'c.pth')])
+    with pytest.raises(SystemExit, match='no "encoder.\\*" entries'):
+        converter.main([str(ckpt), str(tmp_path / 'd.pth'), '--prefix', 'encoder.'])
     narrow = {f'{k}': v for k, v in MODELS.build(dict(type='mmseg.ResNet', depth=18,
                                                       base_channels=8)).state_dict().items()}
     with pytest.raises(ValueError, match='64 base'):

@@ -1,6 +1,11 @@
-"""Export the query encoder's backbone of a DetCo (or other ``cl_dense.selfsup``) checkpoint.
+"""Export the backbone of a self-supervised pretraining checkpoint (DetCo and the other
+``cl_dense.selfsup`` methods, mmpretrain's SimCLR/SwAV/BYOL, an mmseg segmentor).
 
     python tools/model_converters/detco_to_backbone.py CHECKPOINT OUT.pth [--torchvision TV.pth]
+        [--prefix PREFIX]
+
+The backbone's entries are found under the first of :data:`PREFIXES` that the checkpoint has
+(``--prefix`` names another).
 
 ``OUT.pth`` is an mmengine checkpoint (``{'state_dict', 'meta'}``) of the backbone alone: the same
 backbone type in mmseg/mmdet loads it with no missing or unexpected keys, e.g.
@@ -23,6 +28,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 from cl_dense.engine.checkpoint import load_local_checkpoint_safely  # noqa: E402
 
 PREFIX = 'query_encoder.backbone.'
+# where the trained (query / online) backbone lives: cl_dense.selfsup models, then the plain
+# ``backbone.`` of mmpretrain's self-supervised models and of mmseg/mmdet models
+PREFIXES = (PREFIX, 'backbone.')
 # blocks per stage -> depth (34 and 50 share (3, 4, 6, 3); bottlenecks have conv3)
 DEPTHS = {(2, 2, 2, 2): 18, (3, 4, 6, 3): 34, (3, 4, 23, 3): 101, (3, 8, 36, 3): 152}
 
@@ -73,11 +81,24 @@ def to_torchvision(backbone: dict) -> OrderedDict:
     return OrderedDict(backbone)
 
 
-def convert(checkpoint: str, out: str, torchvision_out: str | None = None) -> OrderedDict:
-    """Write the backbone of ``checkpoint`` to ``out`` (and ``torchvision_out``); returns it."""
+def find_prefix(state_dict: dict) -> str:
+    """The first of :data:`PREFIXES` that keys of ``state_dict`` start with (raises if none)."""
+    for prefix in PREFIXES:
+        if any(k.startswith(prefix) for k in state_dict):
+            return prefix
+    raise ValueError(f'no backbone entries ({" or ".join(p + "*" for p in PREFIXES)}) in the '
+                     f'checkpoint; give --prefix (first keys: {list(state_dict)[:3]})')
+
+
+def convert(checkpoint: str, out: str, torchvision_out: str | None = None,
+            prefix: str | None = None) -> OrderedDict:
+    """Write the backbone of ``checkpoint`` (its entries under ``prefix``, found by
+    :func:`find_prefix` when ``None``) to ``out`` (and ``torchvision_out``); returns it."""
     ckpt = load_local_checkpoint_safely(checkpoint, map_location='cpu')
-    backbone = extract_backbone(ckpt.get('state_dict', ckpt))
-    meta = dict(source=str(checkpoint), prefix=PREFIX)
+    state_dict = ckpt.get('state_dict', ckpt)
+    prefix = prefix or find_prefix(state_dict)
+    backbone = extract_backbone(state_dict, prefix)
+    meta = dict(source=str(checkpoint), prefix=prefix)
     for key in ('epoch', 'iter'):
         if key in ckpt.get('meta', {}):
             meta[key] = ckpt['meta'][key]
@@ -90,13 +111,15 @@ def convert(checkpoint: str, out: str, torchvision_out: str | None = None) -> Or
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
-    parser.add_argument('checkpoint', help='DetCo training checkpoint (work_dir/iter_N.pth)')
+    parser.add_argument('checkpoint', help='pretraining checkpoint (work_dir/iter_N.pth)')
     parser.add_argument('out', help='backbone checkpoint to write (mmengine format)')
     parser.add_argument('--torchvision', metavar='PATH', help='also write a torchvision '
                         'ResNet state dict (plain ResNets only)')
+    parser.add_argument('--prefix', help=f'key prefix of the backbone (default: the first '
+                        f'present of {", ".join(PREFIXES)})')
     args = parser.parse_args(argv)
     try:
-        backbone = convert(args.checkpoint, args.out, args.torchvision)
+        backbone = convert(args.checkpoint, args.out, args.torchvision, args.prefix)
     except (FileNotFoundError, ValueError) as err:
         sys.exit(f'error: {err}')
     print(f'wrote {len(backbone)} backbone tensors to {args.out}'
