@@ -1,0 +1,292 @@
+"""Fine-tuning with few labels from random init and from each pretraining method's backbone, on the
+real data of ../shared/data, several seeds: the comparison of the pretraining zoo (DetCo's
+transfer check is the subset ``--methods random detco mocov2``).
+
+    python tools/analysis_tools/compare_pretraining.py [--methods random detco mocov2 ...]
+        [--tasks isbi_em aerial_dubai bccd] [--seeds 0 1 2] [--work-dir DIR]
+        [--pretrain-iters N] [--seg-iters 200] [--det-iters 300] [--data-root ../shared/data]
+        [--reuse] [--nice 10]
+
+1. Pretraining, once per method (seed 0; labels unused): methods pretrained on the unlabelled pool
+   of ../shared/data run once for every task, the others (GLCNet, PCRL, pixel-contrast
+   pretraining) once per task on that task's images. ``--pretrain-iters`` overrides each
+   config's length (default: the config's). The backbone of the last checkpoint is exported with
+   ``tools/model_converters/detco_to_backbone.py`` to ``DIR/pretrain/<method>[/<task>]/backbone.pth``.
+2. Fine-tuning, seeds outer: isbi_em and aerial_dubai (mIoU of the final validation), bccd (COCO
+   bbox mAP, %), each method's fine-tuning config with ``model.backbone.init_cfg.checkpoint`` set
+   to its export. A method without a config for a task is left out of that task.
+
+Every run is ``tools/train.py`` in a subprocess (``compare_pixel_contrast.train_one``); each
+finished run leaves ``run.json`` in its work dir, and ``--reuse`` takes those instead of training
+again (an interrupted comparison goes on where it stopped). Prints one table (per method and task:
+mean ± sample std; pretraining time) and writes ``DIR/results.json``.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from compare_pixel_contrast import final_metrics, machine, train_one  # noqa: E402
+
+ROOT = Path(__file__).resolve().parents[2]
+CONFIGS = ROOT / 'configs'
+SEG_METRIC, DET_METRIC = 'mIoU', 'coco/bbox_mAP'
+TASK_METRICS = {'isbi_em': SEG_METRIC, 'aerial_dubai': SEG_METRIC, 'bccd': DET_METRIC}
+TASK_SLUGS = {'isbi_em': 'isbi-em', 'aerial_dubai': 'aerial-dubai'}
+POOL = '*'  # pretraining key of the methods pretrained once on the unlabelled pool
+LOADERS = ('train_dataloader', 'val_dataloader', 'test_dataloader')
+
+
+@dataclass(frozen=True)
+class Method:
+    """How one initialisation is pretrained and fine-tuned.
+
+    Attributes:
+        pretrain: task -> pretraining config; the key :data:`POOL` is one run for every task
+            (on the unlabelled pool); empty for random init.
+        finetune: task -> fine-tuning config (the tasks the method is compared on).
+        prefix: the converter's ``--prefix`` (``None``: found by the converter).
+        source: where the implementation comes from (for the table).
+    """
+    pretrain: dict[str, Path]
+    finetune: dict[str, Path]
+    prefix: str | None = None
+    source: str = 'cl_dense'
+
+    def pretrain_key(self, task: str) -> str | None:
+        """The key of the pretraining run whose backbone ``task`` fine-tunes from."""
+        if POOL in self.pretrain:
+            return POOL
+        return task if task in self.pretrain else None
+
+
+def deeplab(task: str) -> Path:
+    """The CPU-sized DeepLabV3 R-18-D8 of ``task`` (random init)."""
+    return CONFIGS / f'pixel_contrast/deeplabv3_r18-tiny-d8_1xb4-200it_{TASK_SLUGS[task]}-256x256.py'
+
+
+def deeplab_from_backbone(task: str) -> Path:
+    """The same model and schedule with ``init_cfg=Pretrained`` on the backbone."""
+    return (CONFIGS / 'detco/transfer' /
+            f'deeplabv3_r18-tiny-d8_detco-shared-pool_1xb4-200it_{TASK_SLUGS[task]}-256x256.py')
+
+
+BCCD = CONFIGS / 'detco/transfer/faster-rcnn_r18-tiny_fpn_1xb2-300it_bccd.py'
+BCCD_FROM_BACKBONE = CONFIGS / 'detco/transfer/faster-rcnn_r18-tiny_fpn_detco-shared-pool_1xb2-300it_bccd.py'
+SEG_TASKS = ('isbi_em', 'aerial_dubai')
+
+
+def pool_method(config: str, source: str = 'cl_dense', **kwargs) -> Method:
+    """A method pretrained once on the pool, fine-tuned with the DeepLabV3 transfer configs."""
+    return Method({POOL: CONFIGS / config}, {t: deeplab_from_backbone(t) for t in SEG_TASKS},
+                  source=source, **kwargs)
+
+
+METHODS: dict[str, Method] = {
+    'random': Method({}, {**{t: deeplab(t) for t in SEG_TASKS}, 'bccd': BCCD}, source='-'),
+    'detco': Method({POOL: CONFIGS / 'detco/detco_resnet18-narrow_1xb16-1000it_shared-pool.py'},
+                    {**{t: deeplab_from_backbone(t) for t in SEG_TASKS},
+                     'bccd': BCCD_FROM_BACKBONE}),
+    'mocov2': pool_method('detco/mocov2_resnet18-narrow_1xb16-1000it_shared-pool.py'),
+    'pixcontrast': Method(
+        {t: CONFIGS / 'pixel_contrast_pretrain' /
+         f'pixcontrast-pretrain_deeplabv3_r18-tiny-d8_1xb4-200it_{TASK_SLUGS[t]}-256x256.py'
+         for t in SEG_TASKS},
+        {t: deeplab_from_backbone(t) for t in SEG_TASKS}),
+}
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    parser.add_argument('--methods', nargs='+', choices=sorted(METHODS), default=list(METHODS))
+    parser.add_argument('--tasks', nargs='+', choices=sorted(TASK_METRICS),
+                        default=['isbi_em', 'aerial_dubai'])
+    parser.add_argument('--seeds', type=int, nargs='+', default=[0, 1, 2])
+    parser.add_argument('--work-dir', default=str(ROOT / 'work_dirs' / 'compare_pretraining'))
+    parser.add_argument('--data-root', help='../shared/data (default: the configs\' paths)')
+    parser.add_argument('--pretrain-iters', type=int,
+                        help='iterations of every pretraining (default: each config\'s)')
+    parser.add_argument('--seg-iters', type=int, default=200)
+    parser.add_argument('--det-iters', type=int, default=300)
+    parser.add_argument('--reuse', action='store_true',
+                        help='take finished runs (their run.json) instead of training again')
+    parser.add_argument('--nice', type=int, default=10)
+    return parser.parse_args(argv)
+
+
+def schedule_options(config: Path, iters: int | None) -> tuple[list[str], int]:
+    """``--cfg-options`` making ``config`` an ``iters``-iteration run (``None``: its own length),
+    and that length: the last scheduler ends there, cosine schedules span it, one checkpoint
+    (and one validation, if it validates) at the end."""
+    from mmengine.config import Config
+
+    cfg = Config.fromfile(str(config))
+    iters = iters or int(cfg.train_cfg.max_iters)
+    options = [f'train_cfg.max_iters={iters}', f'default_hooks.checkpoint.interval={iters}']
+    if cfg.train_cfg.get('val_interval') is not None:
+        options.append(f'train_cfg.val_interval={iters}')
+    schedulers = cfg.get('param_scheduler') or []
+    schedulers = [schedulers] if isinstance(schedulers, dict) else schedulers
+    for i, scheduler in enumerate(schedulers):
+        if 'T_max' in scheduler:
+            options.append(f'param_scheduler.{i}.T_max={iters - scheduler.get("begin", 0)}')
+        if i == len(schedulers) - 1:
+            options.append(f'param_scheduler.{i}.end={iters}')
+    return options, iters
+
+
+def data_options(task: str | None, data_root: str | None, loaders: tuple[str, ...]) -> list[str]:
+    """Data-root overrides: the pool (``task=None``) is ``data_root`` itself, a task's data is
+    ``data_root/<task>`` (bccd also moves its COCO annotation file)."""
+    if data_root is None:
+        return []
+    folder = Path(data_root) / task if task else Path(data_root)
+    options = [f'{loader}.dataset.data_root={folder}' for loader in loaders]
+    if task == 'bccd' and 'val_dataloader' in loaders:
+        ann = folder / 'coco_derived/bccd_val.json'
+        options += [f'val_evaluator.ann_file={ann}', f'test_evaluator.ann_file={ann}']
+    return options
+
+
+def pretrain_options(config: Path, key: str, iters: int | None,
+                     data_root: str | None) -> tuple[list[str], int]:
+    """``--cfg-options`` of a pretraining run (seed 0) and its length."""
+    options, iters = schedule_options(config, iters)
+    task = None if key == POOL else key
+    return ['randomness.seed=0', *options, *data_options(task, data_root, ('train_dataloader',))], iters
+
+
+def finetune_options(config: Path, task: str, seed: int, iters: int, data_root: str | None,
+                     backbone: Path | None) -> list[str]:
+    """``--cfg-options`` of a fine-tuning run: seed, length, data root, pretrained backbone."""
+    options = [f'randomness.seed={seed}', *schedule_options(config, iters)[0],
+               *data_options(task, data_root, LOADERS)]
+    if backbone is not None:
+        options.append(f'model.backbone.init_cfg.checkpoint={backbone}')
+    return options
+
+
+def export_backbone(work_dir: Path, iters: int, prefix: str | None) -> Path:
+    """Run the converter on ``work_dir/iter_<iters>.pth``; returns the backbone checkpoint."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location(
+        'detco_to_backbone', ROOT / 'tools/model_converters/detco_to_backbone.py')
+    converter = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(converter)
+    out = work_dir / 'backbone.pth'
+    converter.convert(str(work_dir / f'iter_{iters}.pth'), str(out), prefix=prefix)
+    return out
+
+
+def run_once(config: Path, work_dir: Path, options: list[str], nice: int, reuse: bool,
+             finish=None) -> dict:
+    """Train (or, with ``reuse``, take the recorded run in ``work_dir/run.json``); ``finish``
+    maps the work dir to extra fields recorded with the wall time."""
+    record = work_dir / 'run.json'
+    if reuse and record.exists():
+        return json.loads(record.read_text())
+    result = {'wall_time_s': train_one(config, work_dir, options, nice),
+              'config': str(config.relative_to(ROOT)), 'options': options}
+    if finish is not None:
+        result.update(finish(work_dir))
+    record.write_text(json.dumps(result, indent=2))
+    return result
+
+
+def summarise(runs: list[dict], pretraining: dict[str, dict[str, float]]) -> list[dict]:
+    """One row per method: per task the metric's values, mean and sample std; the total
+    pretraining wall time of the method."""
+    rows = []
+    for method in dict.fromkeys(run['method'] for run in runs):
+        row = {'method': method, 'source': METHODS[method].source, 'tasks': {},
+               'pretraining_s': sum(pretraining.get(method, {}).values())}
+        for task in dict.fromkeys(run['task'] for run in runs if run['method'] == method):
+            values = [run['value'] for run in runs if (run['method'], run['task']) == (method, task)]
+            row['tasks'][task] = {'values': values, 'mean': statistics.fmean(values),
+                                  'std': statistics.stdev(values) if len(values) > 1 else 0.0}
+        rows.append(row)
+    return rows
+
+
+def format_table(rows: list[dict], tasks: list[str]) -> str:
+    """Markdown table of :func:`summarise`'s rows (``-`` where a method has no such task)."""
+    header = [f'{task} {"mIoU" if TASK_METRICS[task] == SEG_METRIC else "bbox mAP (%)"}'
+              for task in tasks]
+    lines = ['| method | ' + ' | '.join(header) + ' | pretraining | implementation |',
+             '|---|' + '---|' * len(tasks) + '---|---|']
+    for row in rows:
+        cells = [f'{row["tasks"][t]["mean"]:.2f} ± {row["tasks"][t]["std"]:.2f}'
+                 if t in row['tasks'] else '-' for t in tasks]
+        pretraining = f'{row["pretraining_s"] / 60:.1f} min' if row['pretraining_s'] else '-'
+        lines.append(f'| {row["method"]} | ' + ' | '.join(cells) +
+                     f' | {pretraining} | {row["source"]} |')
+    return '\n'.join(lines)
+
+
+def pretrain_all(args: argparse.Namespace, out: Path) -> tuple[dict, dict]:
+    """Pretrain and export what the chosen methods and tasks need; returns
+    ``(backbones[method][key], wall times[method][key])``."""
+    backbones: dict[str, dict[str, Path]] = {}
+    times: dict[str, dict[str, float]] = {}
+    for name in args.methods:
+        method = METHODS[name]
+        keys = dict.fromkeys(k for t in args.tasks if t in method.finetune
+                             for k in [method.pretrain_key(t)] if k)
+        for key in keys:
+            config = method.pretrain[key]
+            work = out / 'pretrain' / name / ('' if key == POOL else key)
+            options, iters = pretrain_options(config, key, args.pretrain_iters, args.data_root)
+            print(f'[compare-pretraining] pretraining {name} ({key}) -> {work}', flush=True)
+            done = run_once(config, work, options, args.nice, args.reuse,
+                            lambda w: {'backbone': str(export_backbone(w, iters, method.prefix))})
+            backbones.setdefault(name, {})[key] = Path(done['backbone'])
+            times.setdefault(name, {})[key] = done['wall_time_s']
+    return backbones, times
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = parse_args(argv)
+    out = Path(args.work_dir).resolve()
+    start = time.perf_counter()
+    backbones, pretraining = pretrain_all(args, out)
+    runs = []
+    for seed in args.seeds:
+        for task in args.tasks:
+            metric = TASK_METRICS[task]
+            iters = args.seg_iters if metric == SEG_METRIC else args.det_iters
+            for name in args.methods:
+                method = METHODS[name]
+                if task not in method.finetune:
+                    continue
+                config = method.finetune[task]
+                key = method.pretrain_key(task)
+                backbone = backbones[name][key] if key else None
+                work = out / task / name / f'seed{seed}'
+                options = finetune_options(config, task, seed, iters, args.data_root, backbone)
+                print(f'[compare-pretraining] {task} {name} seed {seed} -> {work}', flush=True)
+                scale = 100 if metric == DET_METRIC else 1  # mAP in %
+                done = run_once(config, work, options, args.nice, args.reuse,
+                                lambda w: {'value': final_metrics(w, (metric,))[metric] * scale})
+                runs.append({'task': task, 'method': name, 'seed': seed, 'metric': metric, **done})
+                print(f'[compare-pretraining]   {metric} {done["value"]:.2f} in '
+                      f'{done["wall_time_s"] / 60:.1f} min', flush=True)
+    rows = summarise(runs, pretraining)
+    result = {'runs': runs, 'summary': rows, 'pretraining_wall_time_s': pretraining,
+              'args': vars(args), 'total_wall_time_s': time.perf_counter() - start,
+              'machine': machine()}
+    out.mkdir(parents=True, exist_ok=True)
+    (out / 'results.json').write_text(json.dumps(result, indent=2))
+    print(format_table(rows, args.tasks))
+    print(f'total {result["total_wall_time_s"] / 60:.1f} min; results in {out / "results.json"}')
+
+
+if __name__ == '__main__':
+    main()
