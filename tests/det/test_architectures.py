@@ -4,7 +4,7 @@ import pytest
 import torch
 from mmdet.structures import DetDataSample
 from mmengine.config import Config
-from mmengine.registry import MODELS, init_default_scope
+from mmengine.registry import MODELS
 from mmengine.structures import InstanceData
 
 import cl_dense.det  # noqa: F401
@@ -38,7 +38,6 @@ def test_owod_detector_trains_and_predicts(arch, narrow, head):
     cfg.merge_from_dict(dict(model=narrow))
     cfg.model.roi_head.bbox_head.clustering.start_iter = 0
     cfg.model.train_cfg.rcnn.sampler.num = 64
-    init_default_scope('mmdet')
     torch.manual_seed(0)
     model = MODELS.build(cfg.model)
     assert type(model.roi_head.bbox_head).__name__ == head

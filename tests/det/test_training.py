@@ -84,7 +84,7 @@ def _fit_tool():
 
 
 def test_paper_protocol_fit_uses_the_unknown_labels(shared_data, tmp_path):
-    from mmengine.registry import MODELS, init_default_scope
+    from mmengine.registry import MODELS
 
     from cl_dense.det.energy_fit import batch_roi_energies
 
@@ -92,7 +92,6 @@ def test_paper_protocol_fit_uses_the_unknown_labels(shared_data, tmp_path):
     tool = _fit_tool()
     assert tool.held_out_loader_cfg(cfg, 'paper', 'x.json').dataset.labels == 'open'
     assert tool.held_out_loader_cfg(cfg, 'leakage_free', None).dataset.labels == 'known'
-    init_default_scope('mmdet')
     torch.manual_seed(0)
     model = MODELS.build(cfg.model).eval()  # untrained weights: energies are still defined
     batch = next(b for b in Runner.build_dataloader(cfg.val_dataloader)

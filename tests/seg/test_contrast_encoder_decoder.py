@@ -3,7 +3,6 @@ import math
 
 import pytest
 import torch
-from mmengine.registry import init_default_scope
 from torch.utils.flop_counter import FlopCounterMode
 
 import cl_dense.seg  # noqa: F401  (registers the models and losses)
@@ -13,8 +12,6 @@ from mmseg.models.decode_heads import FCNHead
 from mmseg.registry import MODELS
 
 from .tiny import IN_BATCH, NUM_CLASSES, base_twin, fake_batch, record_loss_inputs, tiny_model_cfg
-
-init_default_scope('mmseg')
 
 
 def _build(cfg):

@@ -1,7 +1,6 @@
 """Which segmentor classes take the contrast branch, the generic config entry, and the errors."""
 import pytest
 import torch
-from mmengine.registry import init_default_scope
 
 import cl_dense.seg  # noqa: F401  (registers the models and losses)
 from cl_dense.seg import (ContrastCascadeEncoderDecoder, ContrastEncoderDecoder,
@@ -11,8 +10,6 @@ from mmseg.models.segmentors import (CascadeEncoderDecoder, DepthEstimator, Enco
 from mmseg.registry import MODELS
 
 from .tiny import IN_BATCH, fake_batch, tiny_model_cfg
-
-init_default_scope('mmseg')
 
 
 @MODELS.register_module()

@@ -4,15 +4,12 @@ Each case is an ``mmseg::`` model config shrunk for 64 px inputs (``configs/segm
 """
 import pytest
 import torch
-from mmengine.registry import init_default_scope
 
 import cl_dense.seg  # noqa: F401  (registers the models and losses)
 from mmseg.registry import MODELS
 
 from .tiny import (NUM_CLASSES, base_twin, contrast_model_cfg, fake_batch, record_loss_inputs,
                    upstream_model_cfg)
-
-init_default_scope('mmseg')
 
 CASES = ['deeplabv3_r18-tiny', 'fcn_hr-tiny', 'ocrnet_hr-tiny', 'segformer_mit-tiny',
          'upernet_r18-tiny', 'unet-s5-d16-tiny', 'ddrnet_23-slim-tiny', 'mask2former_r18-tiny',
