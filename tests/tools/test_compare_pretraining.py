@@ -85,7 +85,7 @@ def test_finished_runs_are_reused(compare, tmp_path, monkeypatch):
     config = compare.METHODS['random'].finetune['isbi_em']
     first = compare.run_once(config, tmp_path, ['a=1'], 0, reuse=True,
                              finish=lambda w: {'value': 50.0})
-    assert first['wall_time_s'] == 12.0 and first['value'] == 50.0
+    assert first['wall_time_s'] == 12.0 and first['value'] == 50.0 and first['cpu_time_s'] >= 0
     assert json.loads((tmp_path / 'run.json').read_text()) == first
     again = compare.run_once(config, tmp_path, ['a=1'], 0, reuse=True,
                              finish=lambda w: {'value': 99.0})
@@ -99,11 +99,21 @@ def test_summary_mean_std_and_table(compare):
             for v in (70.0, 72.0, 74.0)]
     runs += [dict(task='aerial_dubai', method='random', value=v, wall_time_s=60.0)
              for v in (10.0, 20.0)]
-    rows = compare.summarise(runs, {'detco': {compare.POOL: 150.0}})
+    rows = compare.summarise(runs, {'detco': {compare.POOL: dict(wall_time_s=150.0,
+                                                                 cpu_time_s=240.0)}})
     detco, random = rows
     assert detco['tasks']['isbi_em']['mean'] == pytest.approx(72.0)
     assert detco['tasks']['isbi_em']['std'] == pytest.approx(2.0)
     assert random['tasks']['aerial_dubai']['std'] == pytest.approx(7.0710678)
     table = compare.format_table(rows, ['isbi_em', 'aerial_dubai'])
-    assert '| detco | 72.00 ± 2.00 | - | 2.5 min | cl_dense |' in table
+    assert '| detco | 72.00 ± 2.00 | - | 4.0 min (2.5 min) | cl_dense |' in table
     assert '| random | - | 15.00 ± 7.07 | - | - |' in table
+
+
+def test_children_cpu_seconds_counts_a_finished_child(compare):
+    import subprocess
+    before = compare.children_cpu_seconds()
+    subprocess.run([sys.executable, '-c',
+                    'import time\nend = time.process_time() + 0.3\n'
+                    'while time.process_time() < end: pass'], check=True)
+    assert compare.children_cpu_seconds() - before >= 0.25

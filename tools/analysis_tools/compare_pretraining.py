@@ -19,12 +19,13 @@ transfer check is the subset ``--methods random detco mocov2``).
 Every run is ``tools/train.py`` in a subprocess (``compare_pixel_contrast.train_one``); each
 finished run leaves ``run.json`` in its work dir, and ``--reuse`` takes those instead of training
 again (an interrupted comparison goes on where it stopped). Prints one table (per method and task:
-mean ± sample std; pretraining time) and writes ``DIR/results.json``.
+mean ± sample std; pretraining CPU and wall time) and writes ``DIR/results.json``.
 """
 from __future__ import annotations
 
 import argparse
 import json
+import resource
 import statistics
 import sys
 import time
@@ -186,6 +187,14 @@ def export_backbone(work_dir: Path, iters: int, prefix: str | None) -> Path:
     return out
 
 
+def children_cpu_seconds() -> float:
+    """User + system CPU seconds of this process's finished children and their descendants
+    (the training process and its data-loading workers): unlike wall time, not inflated by other
+    jobs on a shared machine."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
 def run_once(config: Path, work_dir: Path, options: list[str], nice: int, reuse: bool,
              finish=None) -> dict:
     """Train (or, with ``reuse``, take the recorded run in ``work_dir/run.json``); ``finish``
@@ -193,7 +202,9 @@ def run_once(config: Path, work_dir: Path, options: list[str], nice: int, reuse:
     record = work_dir / 'run.json'
     if reuse and record.exists():
         return json.loads(record.read_text())
-    result = {'wall_time_s': train_one(config, work_dir, options, nice),
+    cpu_before = children_cpu_seconds()
+    wall = train_one(config, work_dir, options, nice)
+    result = {'wall_time_s': wall, 'cpu_time_s': children_cpu_seconds() - cpu_before,
               'config': str(config.relative_to(ROOT)), 'options': options}
     if finish is not None:
         result.update(finish(work_dir))
@@ -201,13 +212,17 @@ def run_once(config: Path, work_dir: Path, options: list[str], nice: int, reuse:
     return result
 
 
-def summarise(runs: list[dict], pretraining: dict[str, dict[str, float]]) -> list[dict]:
+def summarise(runs: list[dict], pretraining: dict[str, dict[str, dict]]) -> list[dict]:
     """One row per method: per task the metric's values, mean and sample std; the total
-    pretraining wall time of the method."""
+    pretraining wall and CPU time of the method (``pretraining[method][key]`` are the
+    pretraining runs' records; CPU time ``None`` if a reused record lacks it)."""
     rows = []
     for method in dict.fromkeys(run['method'] for run in runs):
+        records = list(pretraining.get(method, {}).values())
+        cpu = [r.get('cpu_time_s') for r in records]
         row = {'method': method, 'source': METHODS[method].source, 'tasks': {},
-               'pretraining_s': sum(pretraining.get(method, {}).values())}
+               'pretraining_s': sum(r['wall_time_s'] for r in records),
+               'pretraining_cpu_s': None if None in cpu else sum(cpu)}
         for task in dict.fromkeys(run['task'] for run in runs if run['method'] == method):
             values = [run['value'] for run in runs if (run['method'], run['task']) == (method, task)]
             row['tasks'][task] = {'values': values, 'mean': statistics.fmean(values),
@@ -220,12 +235,16 @@ def format_table(rows: list[dict], tasks: list[str]) -> str:
     """Markdown table of :func:`summarise`'s rows (``-`` where a method has no such task)."""
     header = [f'{task} {"mIoU" if TASK_METRICS[task] == SEG_METRIC else "bbox mAP (%)"}'
               for task in tasks]
-    lines = ['| method | ' + ' | '.join(header) + ' | pretraining | implementation |',
+    lines = ['| method | ' + ' | '.join(header) +
+             ' | pretraining CPU time (wall) | implementation |',
              '|---|' + '---|' * len(tasks) + '---|---|']
     for row in rows:
         cells = [f'{row["tasks"][t]["mean"]:.2f} ± {row["tasks"][t]["std"]:.2f}'
                  if t in row['tasks'] else '-' for t in tasks]
-        pretraining = f'{row["pretraining_s"] / 60:.1f} min' if row['pretraining_s'] else '-'
+        cpu = row['pretraining_cpu_s']
+        pretraining = ('-' if not row['pretraining_s'] else
+                       f'{"?" if cpu is None else f"{cpu / 60:.1f}"} min '
+                       f'({row["pretraining_s"] / 60:.1f} min)')
         lines.append(f'| {row["method"]} | ' + ' | '.join(cells) +
                      f' | {pretraining} | {row["source"]} |')
     return '\n'.join(lines)
@@ -233,7 +252,7 @@ def format_table(rows: list[dict], tasks: list[str]) -> str:
 
 def pretrain_all(args: argparse.Namespace, out: Path) -> tuple[dict, dict]:
     """Pretrain and export what the chosen methods and tasks need; returns
-    ``(backbones[method][key], wall times[method][key])``."""
+    ``(backbones[method][key], run records[method][key])``."""
     backbones: dict[str, dict[str, Path]] = {}
     times: dict[str, dict[str, float]] = {}
     for name in args.methods:
@@ -248,7 +267,7 @@ def pretrain_all(args: argparse.Namespace, out: Path) -> tuple[dict, dict]:
             done = run_once(config, work, options, args.nice, args.reuse,
                             lambda w: {'backbone': str(export_backbone(w, iters, method.prefix))})
             backbones.setdefault(name, {})[key] = Path(done['backbone'])
-            times.setdefault(name, {})[key] = done['wall_time_s']
+            times.setdefault(name, {})[key] = done
     return backbones, times
 
 
@@ -279,7 +298,7 @@ def main(argv: list[str] | None = None) -> None:
                 print(f'[compare-pretraining]   {metric} {done["value"]:.2f} in '
                       f'{done["wall_time_s"] / 60:.1f} min', flush=True)
     rows = summarise(runs, pretraining)
-    result = {'runs': runs, 'summary': rows, 'pretraining_wall_time_s': pretraining,
+    result = {'runs': runs, 'summary': rows, 'pretraining': pretraining,
               'args': vars(args), 'total_wall_time_s': time.perf_counter() - start,
               'machine': machine()}
     out.mkdir(parents=True, exist_ok=True)
