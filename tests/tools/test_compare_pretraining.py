@@ -56,14 +56,18 @@ def _pretrain_cases():
 
 @pytest.mark.parametrize('name,key', _pretrain_cases())
 def test_pretrain_overrides(compare, name, key):
-    config = compare.METHODS[name].pretrain[key]
-    options, iters = compare.pretrain_options(config, key, 30, '/data')
+    method = compare.METHODS[name]
+    config = method.pretrain[key]
+    options, iters = compare.pretrain_options(config, key, 30, '/data', method.task_root)
     cfg = _apply(config, options)
     assert iters == 30 and cfg.train_cfg.max_iters == 30 and cfg.randomness.seed == 0
     assert cfg.param_scheduler[-1].end == 30 and cfg.default_hooks.checkpoint.interval == 30
     assert all(s.T_max == 30 - s.get('begin', 0) for s in cfg.param_scheduler if 'T_max' in s)
-    want = '/data' if key == compare.POOL else f'/data/{key}'
-    assert cfg.train_dataloader.dataset.data_root == want
+    dataset = cfg.train_dataloader.dataset
+    want = '/data' if key == compare.POOL or not method.task_root else f'/data/{key}'
+    assert dataset.data_root == want
+    if key != compare.POOL and not method.task_root:  # the task's own images, from the root
+        assert dataset.sub_dirs and all(d.startswith(f'{key}/') for d in dataset.sub_dirs)
     # the config's own length by default
     assert compare.pretrain_options(config, key, None, None)[1] == \
         Config.fromfile(str(config)).train_cfg.max_iters

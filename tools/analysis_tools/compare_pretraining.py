@@ -55,11 +55,15 @@ class Method:
         finetune: task -> fine-tuning config (the tasks the method is compared on).
         prefix: the converter's ``--prefix`` (``None``: found by the converter).
         source: where the implementation comes from (for the table).
+        task_root: a per-task pretraining config reads ``data_root/<task>`` (a labelled mmseg
+            dataset); ``False``: it reads ``data_root`` itself and picks the task's images by
+            its own sub-folders (an ``UnlabelledImageFolder``, like the pool).
     """
     pretrain: dict[str, Path]
     finetune: dict[str, Path]
     prefix: str | None = None
     source: str = 'cl_dense'
+    task_root: bool = True
 
     def pretrain_key(self, task: str) -> str | None:
         """The key of the pretraining run whose backbone ``task`` fine-tunes from."""
@@ -77,6 +81,11 @@ def deeplab_from_backbone(task: str) -> Path:
     """The same model and schedule with ``init_cfg=Pretrained`` on the backbone."""
     return (CONFIGS / 'detco/transfer' /
             f'deeplabv3_r18-tiny-d8_detco-shared-pool_1xb4-200it_{TASK_SLUGS[task]}-256x256.py')
+
+
+def unet(task: str, init: str = '') -> Path:
+    """The narrow UNet-S5-D16 + FCN of ``task``; ``init`` names its pretrained variant."""
+    return CONFIGS / f'pcrl/fcn_unet-s5-d16{init}_1xb4-200it_{TASK_SLUGS[task]}-256x256.py'
 
 
 BCCD = CONFIGS / 'detco/transfer/faster-rcnn_r18-tiny_fpn_1xb2-300it_bccd.py'
@@ -101,6 +110,11 @@ METHODS: dict[str, Method] = {
          f'pixcontrast-pretrain_deeplabv3_r18-tiny-d8_1xb4-200it_{TASK_SLUGS[t]}-256x256.py'
          for t in SEG_TASKS},
         {t: deeplab_from_backbone(t) for t in SEG_TASKS}),
+    # PCRL pretrains and fine-tunes a UNet: compare it with the UNet's own random init
+    'random-unet': Method({}, {t: unet(t) for t in SEG_TASKS}, source='-'),
+    'pcrl': Method({t: CONFIGS / f'pcrl/pcrl_unet-s5-d16_1xb8-800it_{TASK_SLUGS[t]}.py'
+                    for t in SEG_TASKS},
+                   {t: unet(t, f'_pcrl-{TASK_SLUGS[t]}') for t in SEG_TASKS}, task_root=False),
 }
 
 
@@ -156,11 +170,12 @@ def data_options(task: str | None, data_root: str | None, loaders: tuple[str, ..
     return options
 
 
-def pretrain_options(config: Path, key: str, iters: int | None,
-                     data_root: str | None) -> tuple[list[str], int]:
-    """``--cfg-options`` of a pretraining run (seed 0) and its length."""
+def pretrain_options(config: Path, key: str, iters: int | None, data_root: str | None,
+                     task_root: bool = True) -> tuple[list[str], int]:
+    """``--cfg-options`` of a pretraining run (seed 0) and its length; ``task_root`` as in
+    :class:`Method`."""
     options, iters = schedule_options(config, iters)
-    task = None if key == POOL else key
+    task = None if key == POOL or not task_root else key
     return ['randomness.seed=0', *options, *data_options(task, data_root, ('train_dataloader',))], iters
 
 
@@ -262,7 +277,8 @@ def pretrain_all(args: argparse.Namespace, out: Path) -> tuple[dict, dict]:
         for key in keys:
             config = method.pretrain[key]
             work = out / 'pretrain' / name / ('' if key == POOL else key)
-            options, iters = pretrain_options(config, key, args.pretrain_iters, args.data_root)
+            options, iters = pretrain_options(config, key, args.pretrain_iters, args.data_root,
+                                              method.task_root)
             print(f'[compare-pretraining] pretraining {name} ({key}) -> {work}', flush=True)
             done = run_once(config, work, options, args.nice, args.reuse,
                             lambda w: {'backbone': str(export_backbone(w, iters, method.prefix))})
