@@ -1,0 +1,84 @@
+"""configs/selfsup_zoo (mmpretrain's SimCLR, SwAV, BYOL): each config runs one CPU iteration on
+a tiny folder with a finite loss; the pool configs' exported backbone loads strictly into the
+transfer configs' backbone and computes what the trained backbone computes; they share DetCo's
+backbone, pool and schedule."""
+import math
+from pathlib import Path
+
+import pytest
+import torch
+from mmengine.config import Config
+from mmengine.registry import MODELS, DefaultScope
+
+from tests.conftest import PROJECT_ROOT
+from tests.engine.runner_utils import train_tiny
+from tests.selfsup.folder import make_image_folder
+from tests.selfsup_zoo.mmpretrain_runs import one_iteration_config
+from tests.tool_loading import load_tool
+
+converter = load_tool('model_converters/detco_to_backbone.py')
+ZOO = PROJECT_ROOT / 'configs/selfsup_zoo'
+DETCO_POOL = PROJECT_ROOT / 'configs/detco/detco_resnet18-narrow_1xb16-1000it_shared-pool.py'
+TRANSFER = PROJECT_ROOT / ('configs/detco/transfer/'
+                           'deeplabv3_r18-tiny-d8_detco-shared-pool_1xb4-200it_isbi-em-256x256.py')
+POOL_CONFIGS = ['simclr']
+
+
+@pytest.fixture(autouse=True)
+def restore_default_scope():
+    """The Runner makes its scope ('mmpretrain') current; leave the scope as it was."""
+    with DefaultScope.overwrite_default_scope('mmengine'):
+        yield
+
+
+@pytest.fixture(scope='module')
+def images(tmp_path_factory) -> Path:
+    return make_image_folder(tmp_path_factory.mktemp('zoo') / 'images', count=4, side=48)
+
+
+def _pool_config(method: str) -> Path:
+    return ZOO / f'{method}_resnet18-narrow_1xb16-1000it_shared-pool.py'
+
+
+def _loss(runner) -> float:
+    return float(runner.message_hub.get_scalar('train/loss').data[0][-1])
+
+
+def _transfer_backbone(**changes) -> torch.nn.Module:
+    cfg = Config.fromfile(str(TRANSFER))
+    with DefaultScope.overwrite_default_scope(cfg.default_scope):
+        return MODELS.build(dict(cfg.model.backbone, init_cfg=None, **changes))
+
+
+@pytest.mark.parametrize('method', POOL_CONFIGS)
+def test_pool_config_trains_one_iteration_and_its_export_loads_into_the_transfer_backbone(
+        method, images, tmp_path):
+    cfg = one_iteration_config(_pool_config(method), tmp_path / 'work', images,
+                               sizes={96: 32, 48: 16})
+    runner = train_tiny(cfg)
+    assert math.isfinite(_loss(runner))
+    backbone = converter.convert(str(tmp_path / 'work' / 'iter_1.pth'), str(tmp_path / 'bb.pth'))
+    target = _transfer_backbone()  # dilated (output stride 8), all 4 levels
+    result = target.load_state_dict(backbone, strict=True)
+    assert not result.missing_keys and not result.unexpected_keys
+    # the same weights in the pretraining geometry (not dilated) give the trained outputs
+    same_geometry = _transfer_backbone(strides=(1, 2, 2, 2), dilations=(1, 1, 1, 1))
+    same_geometry.load_state_dict(backbone, strict=True)
+    trained = runner.model.backbone
+    trained.eval(), same_geometry.eval()
+    x = torch.randn(2, 3, 32, 32)
+    with torch.no_grad():
+        torch.testing.assert_close(same_geometry(x)[3], trained(x)[0], rtol=0, atol=0)
+
+
+@pytest.mark.parametrize('method', POOL_CONFIGS)
+def test_pool_config_shares_detco_backbone_pool_and_schedule(method):
+    ours, detco = Config.fromfile(str(_pool_config(method))), Config.fromfile(str(DETCO_POOL))
+    assert ours.default_scope == 'mmpretrain'
+    assert dict(ours.model.backbone, out_indices=None) == dict(detco.model.backbone,
+                                                               out_indices=None)
+    for key in ('data_root', 'sub_dirs', 'type'):
+        assert ours.train_dataloader.dataset[key] == detco.train_dataloader.dataset[key], key
+    assert ours.train_dataloader.batch_size == detco.train_dataloader.batch_size
+    assert ours.optim_wrapper == detco.optim_wrapper
+    assert ours.param_scheduler == detco.param_scheduler and ours.train_cfg == detco.train_cfg
