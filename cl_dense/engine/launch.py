@@ -12,9 +12,9 @@ from mmengine.config import Config, DictAction
 # default_scope -> the cl_dense sub-package that registers our modules for that toolbox;
 # self-supervised pretraining registers in mmengine's root registries (scope 'mmengine'), which
 # mmpretrain's registries fall back to: its models (SimCLR, SwAV, BYOL) then train on our
-# UnlabelledImageFolder (configs/selfsup_zoo)
+# UnlabelledImageFolder (configs/selfsup_zoo); mmpretrain_compat also fixes mmcv's adjust_hue
 SCOPE_PLUGINS = {'mmseg': 'cl_dense.seg', 'mmdet': 'cl_dense.det', 'mmengine': 'cl_dense.selfsup',
-                 'mmpretrain': 'cl_dense.selfsup'}
+                 'mmpretrain': 'cl_dense.selfsup.mmpretrain_compat'}
 
 
 def add_common_args(parser: argparse.ArgumentParser) -> None:

@@ -2,7 +2,8 @@
 # 1xb16-1000it_shared-pool.py): mmpretrain's models, transforms (LoadImageFromFile, MultiView,
 # RandomResizedCrop, ColorJitter, ..., PackInputs) and SelfSupDataPreprocessor, so the scope is
 # 'mmpretrain'; our UnlabelledImageFolder is found in mmengine's root registry, which mmpretrain's
-# registries fall back to (cl_dense.selfsup registers it; tools/train.py imports it for this scope).
+# registries fall back to (cl_dense.selfsup.mmpretrain_compat registers it; tools/train.py imports
+# it for this scope).
 # Pool, batch, optimizer, schedule and hooks are inherited from the DetCo pool config, so that the
 # methods are compared on equal terms; the backbone is its narrow ResNetV1c-18, whose export
 # (`backbone.` prefix) loads strictly into
@@ -11,6 +12,8 @@
 # and `train_dataloader = dict(dataset=dict(pipeline=train_pipeline))`.
 _base_ = ['../../detco/detco_resnet18-narrow_1xb16-1000it_shared-pool.py']
 default_scope = 'mmpretrain'
+# registers our modules and makes mmcv's adjust_hue (ColorJitter) numpy-2-safe
+custom_imports = dict(imports=['cl_dense.selfsup.mmpretrain_compat'], allow_failed_imports=False)
 # only res5 (128 channels) feeds mmpretrain's necks, which take one level: out_indices changes no
 # parameter, so the transfer configs' out_indices (0, 1, 2, 3) load the same weights
 backbone = dict(type='mmseg.ResNetV1c', depth=18, stem_channels=16, base_channels=16,
