@@ -21,7 +21,7 @@ ZOO = PROJECT_ROOT / 'configs/selfsup_zoo'
 DETCO_POOL = PROJECT_ROOT / 'configs/detco/detco_resnet18-narrow_1xb16-1000it_shared-pool.py'
 TRANSFER = PROJECT_ROOT / ('configs/detco/transfer/'
                            'deeplabv3_r18-tiny-d8_detco-shared-pool_1xb4-200it_isbi-em-256x256.py')
-POOL_CONFIGS = ['simclr', 'byol']
+POOL_CONFIGS = ['simclr', 'byol', 'swav']
 
 
 @pytest.fixture(autouse=True)

@@ -94,3 +94,42 @@ def test_byol_target_gets_no_gradient_and_is_the_cosine_ema_of_the_online_networ
     model(**data, mode='loss')['loss'].backward()
     assert all(not p.requires_grad and p.grad is None for p in target.parameters())
     assert all(p.grad is not None for p in (*online.parameters(), *model.head.parameters()))
+
+
+
+def test_swav_sinkhorn_is_a_scaled_plan_with_unit_rows_and_tends_to_equipartition():
+    """``q = distributed_sinkhorn(s [B, K], n, 1, eps)`` (what SwAVLoss uses for the codes):
+    (1) ``q = diag(a) exp(s / eps) diag(b)``: ``log q - s / eps`` is a sum of a row and a column
+    term (its double-centred residual is zero), for any ``n``;
+    (2) every row sums to 1 (each sample's code is a distribution over the K prototypes: the
+    last step normalises the samples);
+    (3) the prototype (column) sums approach the equipartition ``B / K`` monotonically in ``n``
+    (exact in the limit); after SwAV's n = 3 they are already nearer to it than those of the
+    row softmax ``softmax(s / eps)`` (which has (1) and (2) but no balancing)."""
+    from mmpretrain.models.losses.swav_loss import distributed_sinkhorn
+
+    batch, prototypes, eps = 32, 8, 0.05
+    gen = torch.Generator().manual_seed(0)
+    samples = torch.nn.functional.normalize(torch.randn(batch, 4, generator=gen,
+                                                        dtype=torch.float64), dim=1)
+    centres = torch.nn.functional.normalize(torch.randn(prototypes, 4, generator=gen,
+                                                        dtype=torch.float64), dim=1)
+    scores = samples @ centres.t()  # cosine scores, as SwAV's normalised prototypes give
+    share = batch / prototypes
+
+    def column_gap(q):
+        return float((q.sum(0) - share).abs().max())
+
+    gaps = []
+    for iterations in (1, 2, 3, 10, 1000):
+        q = distributed_sinkhorn(scores.clone(), iterations, 1, eps)
+        assert q.shape == (batch, prototypes) and bool((q > 0).all())
+        residual = q.log() - scores / eps
+        residual = (residual - residual.mean(0, keepdim=True) - residual.mean(1, keepdim=True)
+                    + residual.mean())
+        assert float(residual.abs().max()) < 1e-9, iterations
+        torch.testing.assert_close(q.sum(1), torch.ones(batch, dtype=torch.float64))
+        gaps.append(column_gap(q))
+    assert gaps == sorted(gaps, reverse=True) and len(set(gaps)) == len(gaps), gaps
+    assert gaps[2] < column_gap(torch.softmax(scores / eps, dim=1)), gaps
+    assert gaps[-1] < 1e-9, gaps
