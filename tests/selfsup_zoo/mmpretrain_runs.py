@@ -48,3 +48,20 @@ def one_iteration_config(config: Path, work_dir: Path, data_root: Path,
     cfg.env_cfg.dist_cfg = dict(backend='gloo')
     return cfg
 
+
+
+def one_step(config: Path, data_root: Path, sizes: dict[int, int]) -> tuple[Any, float]:
+    """Build ``config``'s model, optimizer and (shrunk) pipeline and take one training step on a
+    batch of 2 images from ``data_root``, without a Runner (no hooks, no checkpoint: cheap for
+    the R-50 configs). Returns the model and the step's loss. Needs the default scope set."""
+    from mmengine.dataset import default_collate
+    from mmengine.optim import build_optim_wrapper
+    from mmengine.registry import DATASETS, MODELS
+
+    cfg = one_iteration_config(config, data_root / '_unused', data_root, sizes)
+    model = MODELS.build(cfg.model)
+    model.init_weights()
+    dataset = DATASETS.build(cfg.train_dataloader.dataset)
+    batch = default_collate([dataset[0], dataset[1]])
+    log_vars = model.train_step(batch, build_optim_wrapper(model, cfg.optim_wrapper))
+    return model, float(log_vars['loss'])

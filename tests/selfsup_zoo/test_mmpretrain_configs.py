@@ -13,7 +13,7 @@ from mmengine.registry import MODELS, DefaultScope
 from tests.conftest import PROJECT_ROOT
 from tests.engine.runner_utils import train_tiny
 from tests.selfsup.folder import make_image_folder
-from tests.selfsup_zoo.mmpretrain_runs import one_iteration_config
+from tests.selfsup_zoo.mmpretrain_runs import one_iteration_config, one_step
 from tests.tool_loading import load_tool
 
 converter = load_tool('model_converters/detco_to_backbone.py')
@@ -82,3 +82,26 @@ def test_pool_config_shares_detco_backbone_pool_and_schedule(method):
     assert ours.train_dataloader.batch_size == detco.train_dataloader.batch_size
     assert ours.optim_wrapper == detco.optim_wrapper
     assert ours.param_scheduler == detco.param_scheduler and ours.train_cfg == detco.train_cfg
+
+
+
+@pytest.mark.parametrize('config', [
+    'simclr_resnet50_16xb256-coslr-200e_in1k.py', 'byol_resnet50_16xb256-coslr-200e_in1k.py',
+    'swav_resnet50_8xb32-mcrop-coslr-200e_in1k-224px-96px.py'])
+def test_imagenet_config_trains_one_step_and_its_backbone_fits_the_detco_r50_transfer(
+        config, images):
+    """mmpretrain's own R-50 configs (views shrunk 224 -> 32 px, 96 -> 16 px; LARS as
+    configured) take a step on our folder dataset; the backbone's entries loads strictly into
+    DeepLabV3's R-50 of the DetCo ImageNet transfer."""
+    assert Config.fromfile(str(ZOO / config)).train_dataloader.dataset.type == \
+        'UnlabelledImageFolder'
+    with DefaultScope.overwrite_default_scope('mmpretrain'):
+        model, loss = one_step(ZOO / config, images, sizes={224: 32, 96: 16})
+    assert math.isfinite(loss)
+    backbone = converter.extract_backbone(model.state_dict(), 'backbone.')
+    transfer = Config.fromfile(str(PROJECT_ROOT / 'configs/detco/transfer/'
+                                   'deeplabv3_r50-d8_detco-in1k_4xb2-80k_cityscapes-512x1024.py'))
+    with DefaultScope.overwrite_default_scope(transfer.default_scope):
+        target = MODELS.build(dict(transfer.model.backbone, init_cfg=None))
+    result = target.load_state_dict(backbone, strict=True)
+    assert not result.missing_keys and not result.unexpected_keys
