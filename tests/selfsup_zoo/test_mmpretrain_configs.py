@@ -11,7 +11,7 @@ from mmengine.config import Config
 from mmengine.registry import MODELS, DefaultScope
 
 from tests.conftest import PROJECT_ROOT
-from tests.engine.runner_utils import train_tiny
+from tests.engine.runner_utils import dist_train_two_ranks, train_tiny
 from tests.selfsup.folder import make_image_folder
 from tests.selfsup_zoo.mmpretrain_runs import one_iteration_config, one_step
 from tests.tool_loading import load_tool
@@ -105,3 +105,18 @@ def test_imagenet_config_trains_one_step_and_its_backbone_fits_the_detco_r50_tra
         target = MODELS.build(dict(transfer.model.backbone, init_cfg=None))
     result = target.load_state_dict(backbone, strict=True)
     assert not result.missing_keys and not result.unexpected_keys
+
+
+@pytest.mark.dist
+def test_swav_trains_on_two_gloo_ranks_with_frozen_prototypes_and_identical_weights(tmp_path):
+    """Two CPU ranks (tools/dist_train.sh): the prototypes frozen for 2 of 3 iterations (unused
+    parameters under DDP) and the Sinkhorn all-reduce; every parameter equal on both ranks."""
+    make_image_folder(tmp_path / 'data', count=8, side=48)
+    ranks, log = dist_train_two_ranks(
+        PROJECT_ROOT / 'tests/selfsup_zoo/configs/tiny_swav_dump-ranks.py', tmp_path,
+        ['train_cfg.max_iters=3', 'train_dataloader.batch_size=2'], loaders=('train_dataloader',))
+    assert 'Distributed training: True' in log
+    params = ranks[0]['parameters']
+    assert 'head.loss_module.prototypes.weight' in params
+    for name in params:
+        assert torch.equal(ranks[0]['state_dict'][name], ranks[1]['state_dict'][name]), name
