@@ -1,7 +1,7 @@
 """configs/selfsup_zoo (mmpretrain's SimCLR, SwAV, BYOL): each config runs one CPU iteration on
 a tiny folder with a finite loss; the pool configs' exported backbone loads strictly into the
-transfer configs' backbone and computes what the trained backbone computes; they share DetCo's
-backbone, pool and schedule."""
+backbones of the shared-pool transfer configs (isbi_em, aerial_dubai, bccd) and computes what the
+trained backbone computes; they share DetCo's backbone, pool and schedule."""
 import math
 from pathlib import Path
 
@@ -19,8 +19,10 @@ from tests.tool_loading import load_tool
 converter = load_tool('model_converters/detco_to_backbone.py')
 ZOO = PROJECT_ROOT / 'configs/selfsup_zoo'
 DETCO_POOL = PROJECT_ROOT / 'configs/detco/detco_resnet18-narrow_1xb16-1000it_shared-pool.py'
-TRANSFER = PROJECT_ROOT / ('configs/detco/transfer/'
-                           'deeplabv3_r18-tiny-d8_detco-shared-pool_1xb4-200it_isbi-em-256x256.py')
+TRANSFERS = [PROJECT_ROOT / 'configs/detco/transfer' / name for name in (
+    'deeplabv3_r18-tiny-d8_detco-shared-pool_1xb4-200it_isbi-em-256x256.py',
+    'deeplabv3_r18-tiny-d8_detco-shared-pool_1xb4-200it_aerial-dubai-256x256.py',
+    'faster-rcnn_r18-tiny_fpn_detco-shared-pool_1xb2-300it_bccd.py')]
 POOL_CONFIGS = ['simclr', 'byol', 'swav']
 
 
@@ -44,8 +46,8 @@ def _loss(runner) -> float:
     return float(runner.message_hub.get_scalar('train/loss').data[0][-1])
 
 
-def _transfer_backbone(**changes) -> torch.nn.Module:
-    cfg = Config.fromfile(str(TRANSFER))
+def _transfer_backbone(transfer: Path = TRANSFERS[0], **changes) -> torch.nn.Module:
+    cfg = Config.fromfile(str(transfer))
     with DefaultScope.overwrite_default_scope(cfg.default_scope):
         return MODELS.build(dict(cfg.model.backbone, init_cfg=None, **changes))
 
@@ -58,9 +60,9 @@ def test_pool_config_trains_one_iteration_and_its_export_loads_into_the_transfer
     runner = train_tiny(cfg)
     assert math.isfinite(_loss(runner))
     backbone = converter.convert(str(tmp_path / 'work' / 'iter_1.pth'), str(tmp_path / 'bb.pth'))
-    target = _transfer_backbone()  # dilated (output stride 8), all 4 levels
-    result = target.load_state_dict(backbone, strict=True)
-    assert not result.missing_keys and not result.unexpected_keys
+    for transfer in TRANSFERS:  # mmseg ResNetV1c dilated to output stride 8; mmdet deep stem
+        result = _transfer_backbone(transfer).load_state_dict(backbone, strict=True)
+        assert not result.missing_keys and not result.unexpected_keys, transfer.name
     # the same weights in the pretraining geometry (not dilated) give the trained outputs
     same_geometry = _transfer_backbone(strides=(1, 2, 2, 2), dilations=(1, 1, 1, 1))
     same_geometry.load_state_dict(backbone, strict=True)
