@@ -122,3 +122,22 @@ def test_swav_trains_on_two_gloo_ranks_with_frozen_prototypes_and_identical_weig
     assert 'head.loss_module.prototypes.weight' in params
     for name in params:
         assert torch.equal(ranks[0]['state_dict'][name], ranks[1]['state_dict'][name]), name
+
+
+def test_byol_resume_is_bit_exact_with_its_ema_target(images, tmp_path):
+    """3 iterations in one go == resuming the run's iteration-2 checkpoint for the last one
+    (same max_iters: the EMA momentum anneals over it): online and target networks, the
+    CosineEMA step counter, BN statistics."""
+    def config(work: str):
+        cfg = one_iteration_config(_pool_config('byol'), tmp_path / work, images,
+                                   sizes={96: 32, 48: 16})
+        cfg.train_cfg.max_iters = 3
+        return cfg
+
+    full = train_tiny(config('full')).model.state_dict()
+    cfg = config('resumed')
+    cfg.load_from, cfg.resume = str(tmp_path / 'full' / 'iter_2.pth'), True
+    resumed = train_tiny(cfg).model.state_dict()
+    assert int(resumed['target_net.steps']) == 3 and full.keys() == resumed.keys()
+    for key in full:
+        assert torch.equal(full[key], resumed[key]), key
