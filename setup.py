@@ -23,6 +23,9 @@ setup(
         'mmcv==2.1.0',
         'mmsegmentation==1.2.2',
         'mmdet==3.3.0',
+        # SimCLR / SwAV / BYOL of configs/selfsup_zoo; its requirements pin neither torch nor mmcv
+        # nor mmengine (only its 'mim' extra names ranges, which our pins satisfy).
+        'mmpretrain==1.2.0',
         'pycocotools',
         # mmseg imports these at import time but does not declare them.
         'ftfy',

@@ -99,7 +99,7 @@ STEP="install the OpenMMLab stack and cl_dense (editable, with test extras)"
 
 STEP="check imports"
 "$PY" - <<'PY' || fail "an installed package does not import; see the traceback above"
-import torch, mmcv, mmcv.ops, mmengine, mmseg, mmseg.models, mmdet, mmdet.models, cl_dense
+import torch, mmcv, mmcv.ops, mmengine, mmseg, mmseg.models, mmdet, mmdet.models, mmpretrain, cl_dense
 print(f"[setup_env] ok: torch {torch.__version__}, mmcv {mmcv.__version__} (ops), mmengine {mmengine.__version__}, "
-      f"mmseg {mmseg.__version__}, mmdet {mmdet.__version__}, cl_dense {cl_dense.__version__}")
+      f"mmseg {mmseg.__version__}, mmdet {mmdet.__version__}, mmpretrain {mmpretrain.__version__}, cl_dense {cl_dense.__version__}")
 PY

@@ -54,7 +54,8 @@ def setup_cpu_distributed(cfg: Config, launcher: str, port: int = 29500) -> bool
 
     Args:
         cfg: the experiment config; its ``model_wrapper_cfg`` is set to
-            :class:`CPUDistributedDataParallel` unless the user set one.
+            :class:`CPUDistributedDataParallel` unless the user set one, passing the config's
+            ``find_unused_parameters`` (which mmengine reads only without a wrapper config).
         launcher: ``'none'``, ``'pytorch'`` (torchrun) or ``'slurm'``.
         port: MASTER_PORT for slurm when the environment has none.
 
@@ -77,5 +78,6 @@ def setup_cpu_distributed(cfg: Config, launcher: str, port: int = 29500) -> bool
                                       world_size=int(os.environ['WORLD_SIZE']),
                                       timeout=timedelta(seconds=timeout))
     if cfg.get('model_wrapper_cfg') is None:
-        cfg.model_wrapper_cfg = dict(type='CPUDistributedDataParallel')
+        cfg.model_wrapper_cfg = dict(type='CPUDistributedDataParallel', find_unused_parameters=bool(
+            cfg.get('find_unused_parameters', False)))
     return True

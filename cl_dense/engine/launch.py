@@ -10,8 +10,11 @@ import torch
 from mmengine.config import Config, DictAction
 
 # default_scope -> the cl_dense sub-package that registers our modules for that toolbox;
-# self-supervised pretraining registers in mmengine's root registries (scope 'mmengine')
-SCOPE_PLUGINS = {'mmseg': 'cl_dense.seg', 'mmdet': 'cl_dense.det', 'mmengine': 'cl_dense.selfsup'}
+# self-supervised pretraining registers in mmengine's root registries (scope 'mmengine'), which
+# mmpretrain's registries fall back to: its models (SimCLR, SwAV, BYOL) then train on our
+# UnlabelledImageFolder (configs/selfsup_zoo); mmpretrain_compat also fixes mmcv's adjust_hue
+SCOPE_PLUGINS = {'mmseg': 'cl_dense.seg', 'mmdet': 'cl_dense.det', 'mmengine': 'cl_dense.selfsup',
+                 'mmpretrain': 'cl_dense.selfsup.mmpretrain_compat'}
 
 
 def add_common_args(parser: argparse.ArgumentParser) -> None:
@@ -55,8 +58,9 @@ def import_toolbox_plugins(cfg: Config) -> str:
     scope = cfg.get('default_scope')
     if scope not in SCOPE_PLUGINS:
         raise ValueError(f"config default_scope must be one of {sorted(SCOPE_PLUGINS)}, got {scope!r}; "
-                         "inherit mmseg::_base_/default_runtime.py, mmdet::_base_/default_runtime.py or "
-                         "(pretraining) configs/_base_/selfsup_runtime.py")
+                         "inherit mmseg::_base_/default_runtime.py, mmdet::_base_/default_runtime.py, "
+                         "mmpretrain::_base_/default_runtime.py or (pretraining) "
+                         "configs/_base_/selfsup_runtime.py")
     importlib.import_module(scope)
     if importlib.util.find_spec(SCOPE_PLUGINS[scope]) is not None:
         importlib.import_module(SCOPE_PLUGINS[scope])

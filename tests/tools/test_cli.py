@@ -79,9 +79,42 @@ def test_config_with_unknown_extension_is_a_clear_error(tmp_path):
 
 def test_unknown_scope_is_a_clear_error(tmp_path):
     cfg_file = tmp_path / 'other.py'
-    cfg_file.write_text("default_scope = 'mmpretrain'\n")
-    with pytest.raises(SystemExit, match="error: config default_scope must be one of .*'mmpretrain'"):
+    cfg_file.write_text("default_scope = 'mmocr'\n")
+    with pytest.raises(SystemExit, match="error: config default_scope must be one of .*'mmpretrain'.*"
+                                         "got 'mmocr'"):
         _load_tool('train').main([str(cfg_file)])
+
+
+def test_mmpretrain_scope_imports_the_pretraining_plugins_and_finds_our_dataset():
+    """default_scope 'mmpretrain' (configs/selfsup_zoo) imports mmpretrain and cl_dense.selfsup
+    (through cl_dense.selfsup.mmpretrain_compat, which makes mmcv.adjust_hue numpy-2-safe); in
+    that scope mmpretrain's SimCLR and MultiView and (by the fallback to mmengine's root
+    registries) our UnlabelledImageFolder and LoadImage are found. In a fresh process, so that
+    nothing was imported before."""
+    code = (
+        'import sys\n'
+        'from mmengine.config import Config\n'
+        'from cl_dense.engine.launch import import_toolbox_plugins\n'
+        'assert "cl_dense.selfsup" not in sys.modules and "mmpretrain" not in sys.modules\n'
+        'print(import_toolbox_plugins(Config(dict(default_scope="mmpretrain"))))\n'
+        'import mmcv\n'
+        'print("adjust_hue", mmcv.adjust_hue.__module__)\n'
+        'from mmengine.registry import DATASETS, MODELS, TRANSFORMS, init_default_scope\n'
+        'init_default_scope("mmpretrain")\n'
+        'for registry, name in ((DATASETS, "UnlabelledImageFolder"), (TRANSFORMS, "LoadImage"),\n'
+        '                       (TRANSFORMS, "MultiView"), (MODELS, "SimCLR")):\n'
+        '    with registry.switch_scope_and_registry(None) as scoped:  # as build_from_cfg does\n'
+        '        cls = scoped.get(name)\n'
+        '    print(name, cls.__module__)\n')
+    proc = subprocess.run([sys.executable, '-c', code], capture_output=True, text=True, timeout=300,
+                          cwd=PROJECT_ROOT)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    lines = proc.stdout.split('\n')
+    assert lines[0] == 'mmpretrain' and lines[1] == 'adjust_hue cl_dense.selfsup.mmpretrain_compat'
+    assert 'UnlabelledImageFolder cl_dense.selfsup.datasets' in lines
+    assert 'LoadImage cl_dense.selfsup.transforms' in lines
+    assert 'MultiView mmpretrain.datasets.transforms.wrappers' in lines  # not ours: the scope's own
+    assert 'SimCLR mmpretrain.models.selfsup.simclr' in lines
 
 
 def test_cfg_options_parse_like_mmengine():
