@@ -8,7 +8,9 @@ import torch.nn.functional as F
 from mmengine.registry import MODELS
 
 from cl_dense.selfsup.nnclr import nearest_neighbours
+from tests.conftest import PROJECT_ROOT
 from tests.selfsup.tiny import TINY_BACKBONE, multiview_batch
+from tests.selfsup.zoo_config import run_one_iteration_and_export, tiny_pool_config
 
 
 def tiny_nnclr(**overrides):
@@ -105,3 +107,11 @@ def test_support_wraps_oldest_first_and_bad_inputs_are_named():
     with pytest.raises(ValueError, match='mode'):
         model(torch.zeros(1, 3, 32, 32), mode='predict')
     assert model(torch.zeros(2, 3, 32, 32))[0].shape[:2] == (2, 64)
+
+
+def test_pool_config_runs_one_iteration_and_its_export_loads_into_the_transfer_backbone(tmp_path):
+    cfg = tiny_pool_config(PROJECT_ROOT / 'configs/selfsup_zoo/'
+                           'nnclr_resnet18-narrow_1xb16-1000it_shared-pool.py', tmp_path,
+                           support_size=8)
+    runner = run_one_iteration_and_export(cfg, tmp_path)
+    assert int(runner.model.support.count) == 2
