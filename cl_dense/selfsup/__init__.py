@@ -19,3 +19,4 @@ __all__ = ['DetCo', 'Jigsaw', 'LoadImage', 'MLPHead', 'MultiLevelEncoder', 'Mult
 from .pcrl import PCRL, PCRLTransform  # noqa: E402,F401  (registers PCRL)
 from .nnclr import NNCLR, nearest_neighbours  # noqa: E402,F401  (registers NNCLR)
 from .pcl import PCL, concentration, proto_nce  # noqa: E402,F401  (registers PCL)
+from .pcl_hook import PrototypeUpdateHook  # noqa: E402,F401  (registers PrototypeUpdateHook)

@@ -2,16 +2,25 @@
 their nearest centroid), the concentration follows its formula, ProtoNCE equals hand-written
 logits + cross-entropy, and the model's prototypes are the k-means of its feature bank."""
 import math
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
+from mmengine.config import Config
 from mmengine.registry import MODELS
 
 from cl_dense.memory.kmeans import spherical_kmeans
 from cl_dense.selfsup.pcl import concentration, proto_nce
+from cl_dense.selfsup.pcl_hook import PrototypeUpdateHook
+from tests.conftest import PROJECT_ROOT
+from tests.engine.runner_utils import dist_train_two_ranks, train_tiny
+from tests.selfsup.folder import make_image_folder
 from tests.selfsup.tiny import TINY_BACKBONE, multiview_batch
+from tests.selfsup.zoo_config import run_one_iteration_and_export, tiny_pool_config
+
+_runs = iter(range(10 ** 6))
 
 
 def _blobs(per=10, dim=8, centres=4, spread=0.15, seed=0):
@@ -142,3 +151,96 @@ def test_pcl_refuses_detco_branches():
         tiny_pcl(levels=(2, 3), level_weights=(1.0, 1.0))
     with pytest.raises(ValueError, match='num_clusters'):
         tiny_pcl(num_clusters=())
+
+
+class _Model:
+    def __init__(self):
+        self.calls = 0
+
+    def update_prototypes(self):
+        self.calls += 1
+        return True
+
+
+class _Runner:
+    def __init__(self, dataset_len, batch_size):
+        self.model = _Model()
+        self.train_dataloader = SimpleNamespace(dataset=[0] * dataset_len, batch_size=batch_size)
+        self.iter = 0
+
+
+def _fired(hook, runner, iters):
+    hook.before_train(runner)
+    fired = []
+    for it in range(iters):
+        runner.iter = it
+        before = runner.model.calls
+        hook.after_train_iter(runner, it)
+        if runner.model.calls > before:
+            fired.append(it + 1)
+    return fired
+
+
+def test_hook_fires_after_warm_up_then_every_interval_default_one_pass():
+    # 50 samples / batch 8 = 6 iterations per pass; warm-up defaults to one interval
+    assert _fired(PrototypeUpdateHook(), _Runner(50, 8), 20) == [6, 12, 18]
+    assert _fired(PrototypeUpdateHook(interval=4, warmup_iters=5), _Runner(50, 8), 14) == [5, 9, 13]
+    assert _fired(PrototypeUpdateHook(), _Runner(3, 8), 3) == [1, 2, 3]  # at least 1
+    with pytest.raises(ValueError, match='interval must be a positive int'):
+        PrototypeUpdateHook(interval=0)
+
+
+def test_pool_config_runs_one_iteration_with_a_kmeans_and_exports(tmp_path):
+    cfg = tiny_pool_config(PROJECT_ROOT / 'configs/selfsup_zoo/'
+                           'pcl_resnet18-narrow_1xb16-1000it_shared-pool.py', tmp_path,
+                           queue_size=4, bank_size=8, num_clusters=(2,))
+    assert cfg.custom_hooks[0].type == 'PrototypeUpdateHook'
+    cfg.custom_hooks[0].warmup_iters = 1
+    runner = run_one_iteration_and_export(cfg, tmp_path)
+    model = runner.model
+    assert int(model.proto_updates) == 1 and int(model.feature_bank.count) == 2
+    want, _ = spherical_kmeans(model.feature_bank.feats[0, :2], 2, iters=20, seed=0)
+    torch.testing.assert_close(model.prototypes_0, want)
+
+
+@pytest.mark.dist
+def test_two_gloo_ranks_hold_identical_prototypes(tmp_path):
+    make_image_folder(tmp_path / 'data', count=8)
+    ranks, log = dist_train_two_ranks(
+        PROJECT_ROOT / 'tests/selfsup/configs/tiny_pcl_folder-32_dump-ranks.py', tmp_path, [],
+        loaders=('train_dataloader',))
+    states = [rank['state_dict'] for rank in ranks]
+    assert int(states[0]['proto_updates']) == 2  # after iterations 2 and 3
+    assert int(states[0]['feature_bank.count']) == 12  # 3 iterations x 2 ranks x 2 keys
+    for key in ('prototypes_0', 'prototypes_1', 'concentration_0', 'concentration_1',
+                'feature_bank.feats'):
+        assert states[0][key].abs().sum() > 0, key
+        assert torch.equal(states[0][key], states[1][key]), key
+    assert 'Distributed training: True' in log
+
+
+def _tiny_run(work_dir, data_root, max_iters):
+    cfg = Config.fromfile(str(PROJECT_ROOT / 'tests/selfsup/configs/'
+                              'tiny_pcl_folder-32_dump-ranks.py'))
+    cfg.work_dir = str(work_dir)
+    cfg.experiment_name = f'pcl_{work_dir.name}_{max_iters}_{next(_runs)}'
+    cfg.train_dataloader.dataset.data_root = str(data_root)
+    cfg.train_dataloader.dataset.pipeline.insert(0, dict(type='SeedTorchFromPath'))
+    cfg.custom_hooks = cfg.custom_hooks[:1]
+    cfg.train_cfg.max_iters = max_iters
+    cfg.param_scheduler[0].end = 4
+    cfg.default_hooks.checkpoint.interval = 2
+    return cfg
+
+
+def test_resume_is_bit_exact_with_prototypes_and_feature_bank(tmp_path):
+    data = make_image_folder(tmp_path / 'images', count=8)
+    full = train_tiny(_tiny_run(tmp_path / 'full', data, 4))
+    train_tiny(_tiny_run(tmp_path / 'staged', data, 2))
+    cfg = _tiny_run(tmp_path / 'staged', data, 4)
+    cfg.resume = True
+    resumed = train_tiny(cfg)
+    expected, got = full.model.state_dict(), resumed.model.state_dict()
+    assert int(got['proto_updates']) == 3 and expected.keys() == got.keys()
+    for key in expected:
+        assert torch.equal(expected[key], got[key]), key
