@@ -20,3 +20,5 @@ from .pcrl import PCRL, PCRLTransform  # noqa: E402,F401  (registers PCRL)
 from .nnclr import NNCLR, nearest_neighbours  # noqa: E402,F401  (registers NNCLR)
 from .pcl import PCL, concentration, proto_nce  # noqa: E402,F401  (registers PCL)
 from .pcl_hook import PrototypeUpdateHook  # noqa: E402,F401  (registers PrototypeUpdateHook)
+__all__ += ['NNCLR', 'PCL', 'PrototypeUpdateHook', 'concentration', 'nearest_neighbours',
+            'proto_nce']
