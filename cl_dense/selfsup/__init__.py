@@ -17,3 +17,8 @@ __all__ = ['DetCo', 'Jigsaw', 'LoadImage', 'MLPHead', 'MultiLevelEncoder', 'Mult
            'batch_shuffled', 'copy_into_key_encoder', 'enqueue_keys', 'filled_keys', 'jigsaw_patches',
            'momentum_encoder', 'rank_offset', 'unshuffle_patches']
 from .pcrl import PCRL, PCRLTransform  # noqa: E402,F401  (registers PCRL)
+from .nnclr import NNCLR, nearest_neighbours  # noqa: E402,F401  (registers NNCLR)
+from .pcl import PCL, concentration, proto_nce  # noqa: E402,F401  (registers PCL)
+from .pcl_hook import PrototypeUpdateHook  # noqa: E402,F401  (registers PrototypeUpdateHook)
+__all__ += ['NNCLR', 'PCL', 'PrototypeUpdateHook', 'concentration', 'nearest_neighbours',
+            'proto_nce']
