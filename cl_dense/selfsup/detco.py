@@ -5,12 +5,12 @@ from __future__ import annotations
 from typing import Optional, Sequence
 
 import torch
-from mmengine.model import BaseModel
 from mmengine.registry import MODELS
 from torch import Tensor, nn
 
 from ..losses import InfoNCELoss
 from ..memory import ClassMemoryBank
+from .base import PretrainingModel
 from .encoder import MultiLevelEncoder
 from .momentum import copy_into_key_encoder, momentum_encoder
 from .queues import enqueue_keys, filled_keys, rank_offset
@@ -20,7 +20,7 @@ INPUT_KEYS = ('global', 'jigsaw', 'jigsaw_perm')
 
 
 @MODELS.register_module()
-class DetCo(BaseModel):
+class DetCo(PretrainingModel):
     """DetCo pretraining model; with ``local=False`` and ``levels=(3,)`` it is MoCo v2.
 
     Per level ``l`` (weight ``w_l``) and with queries from view 1, keys from view 2 (computed by
@@ -92,14 +92,6 @@ class DetCo(BaseModel):
         """Initialise the query encoder, then copy it into the key encoder."""
         super().init_weights()
         copy_into_key_encoder(self.key_encoder, self.query_encoder)
-
-    def forward(self, inputs, data_samples=None, mode: str = 'tensor'):
-        if mode == 'loss':
-            return self.loss(inputs)
-        if mode == 'tensor':
-            images = inputs['global'][:, 0] if isinstance(inputs, dict) else inputs
-            return tuple(self.query_encoder.level_features(images))
-        raise ValueError(f'DetCo supports mode "loss" and "tensor", got {mode!r}')
 
     def check_inputs(self, inputs: dict) -> None:
         """Clear errors for missing views or wrong shapes."""

@@ -5,12 +5,12 @@ from __future__ import annotations
 from typing import Optional
 
 import torch
-from mmengine.model import BaseModel
 from mmengine.registry import MODELS
 from torch import Tensor
 
 from ..losses import InfoNCELoss
 from ..memory import ClassMemoryBank
+from .base import PretrainingModel
 from .encoder import MultiLevelEncoder
 from .heads import MLPHead
 from .queues import filled_keys
@@ -36,7 +36,7 @@ def nearest_neighbours(query: Tensor, support: Tensor, chunk_size: int = 4096) -
 
 
 @MODELS.register_module()
-class NNCLR(BaseModel):
+class NNCLR(PretrainingModel):
     """NNCLR pretraining model.
 
     With projections ``z_v`` (backbone level ``level``, global average pool, projector MLP,
@@ -86,14 +86,6 @@ class NNCLR(BaseModel):
         self.support = ClassMemoryBank(1, support_size, dim)
         self.loss_fn = InfoNCELoss(temperature)
         self.nn_chunk_size = nn_chunk_size
-
-    def forward(self, inputs, data_samples=None, mode: str = 'tensor'):
-        if mode == 'loss':
-            return self.loss(inputs)
-        if mode == 'tensor':
-            images = inputs['global'][:, 0] if isinstance(inputs, dict) else inputs
-            return tuple(self.query_encoder.level_features(images))
-        raise ValueError(f'NNCLR supports mode "loss" and "tensor", got {mode!r}')
 
     def neighbours(self, z: Tensor) -> Tensor:
         """``NN(z)`` ``[N, D]`` (detached): nearest filled support entry, ``z`` itself while the

@@ -7,12 +7,12 @@ from typing import Optional
 
 import torch
 import torch.nn.functional as F
-from mmengine.model import BaseModel
 from mmengine.registry import MODELS
 from torch import Tensor
 
 from ...losses import InfoNCELoss
 from ...memory import ClassMemoryBank
+from ..base import PretrainingModel
 from ..momentum import copy_into_key_encoder, momentum_encoder
 from ..queues import enqueue_keys, filled_keys, rank_offset
 from ..shuffle_bn import batch_shuffled
@@ -29,7 +29,7 @@ def mixup(lam: Tensor, a: Tensor, b: Tensor) -> Tensor:
 
 
 @MODELS.register_module()
-class PCRL(BaseModel):
+class PCRL(PretrainingModel):
     """PCRL pretraining model on an mmseg ``UNet``.
 
     Views ``x1, x2`` (two crops of one image, each flipped / rotated / painted by
@@ -66,6 +66,8 @@ class PCRL(BaseModel):
     outputs (deepest encoder feature, then each decoder stage) for ``[B, C, H, W]`` images.
     """
 
+    view_key = VIEW
+
     def __init__(self, backbone: dict, head: Optional[dict] = None, queue_size: int = 4096,
                  momentum: float = 0.999, temperature: float = 0.2, mixup_alpha: float = 1.0,
                  contrast_weight: float = 1.0, hybrid_weight: float = 1.0,
@@ -90,13 +92,10 @@ class PCRL(BaseModel):
         super().init_weights()
         copy_into_key_encoder(self.key_encoder, self.query_encoder)
 
-    def forward(self, inputs, data_samples=None, mode: str = 'tensor'):
-        if mode == 'loss':
-            return self.loss(inputs)
-        if mode == 'tensor':
-            images = inputs[VIEW][:, 0] if isinstance(inputs, dict) else inputs
-            return tuple(self.query_encoder.backbone(images))
-        raise ValueError(f'PCRL supports mode "loss" and "tensor", got {mode!r}')
+    def extract_feat(self, images: Tensor) -> tuple[Tensor, ...]:
+        """The UNet's outputs for ``images [B, C, H, W]`` (deepest encoder feature, then each
+        decoder stage)."""
+        return tuple(self.query_encoder.backbone(images))
 
     def check_inputs(self, inputs: dict) -> None:
         """Clear errors for missing keys or mismatched shapes."""

@@ -96,3 +96,17 @@ def test_bad_inputs_are_named():
     with pytest.raises(ValueError, match='UNet-like'):
         tiny_pcrl(backbone=dict(type='mmseg.ResNetV1c', depth=18, base_channels=8,
                                 stem_channels=8))
+
+
+def test_tensor_mode_gives_the_unet_outputs_of_the_first_view_and_other_modes_raise():
+    model = tiny_pcrl().eval()
+    inputs = _inputs(model)
+    with torch.no_grad():
+        from_views = model(inputs, mode='tensor')
+        from_images = model(inputs['view'][:, 0], mode='tensor')
+        direct = model.query_encoder.backbone(inputs['view'][:, 0])
+    assert len(from_views) == len(direct)
+    for a, b, c in zip(from_views, from_images, direct):
+        assert torch.equal(a, c) and torch.equal(b, c)
+    with pytest.raises(ValueError, match='PCRL supports mode'):
+        model(inputs, mode='predict')
