@@ -16,3 +16,4 @@ __all__ = ['DetCo', 'Jigsaw', 'LoadImage', 'MLPHead', 'MultiLevelEncoder', 'Mult
            'MultiViewDataPreprocessor', 'TorchvisionAugment', 'UnlabelledImageFolder',
            'batch_shuffled', 'copy_into_key_encoder', 'enqueue_keys', 'filled_keys', 'jigsaw_patches',
            'momentum_encoder', 'rank_offset', 'unshuffle_patches']
+from . import glcnet  # noqa: E402,F401  (GLCNet: registers its model and transform)
