@@ -6,6 +6,8 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
+from .correspondence import match_cells, sample_cells
+
 
 def style_statistics(feats: Tensor) -> Tensor:
     """Channel means and (biased) variances over the spatial positions.
@@ -39,3 +41,22 @@ def pool_windows(feats: Tensor, batch_index: Tensor, rows: Tensor, cols: Tensor,
                          f'{height}x{width} feature map')
     pooled = F.avg_pool2d(feats, window, stride=1) if window > 1 else feats
     return pooled[batch_index, :, rows - half, cols - half]
+
+
+def matched_windows(feats: Tensor, coords: Tensor, num: int, window: int) -> Tensor:
+    """Pooled windows around up to ``num`` random matched cells per sample, in both views.
+
+    Args:
+        feats: ``[B, 2, C, h, h]`` features of the two views.
+        coords: ``[B, 2, 2, S, S]`` their coordinate maps.
+    Returns:
+        ``[M, 2, C]``: window means around a cell of view 1 and around the cell of view 2 that
+        holds the source pixel at that cell's centre (``M <= B * num``; 0 without a match).
+    """
+    size = feats.shape[-1]
+    cells_b, valid = match_cells(coords[:, 0], coords[:, 1], size, window)
+    batch_index, flat = sample_cells(valid, num)
+    rows_a, cols_a = flat.div(size, rounding_mode='floor'), flat % size
+    rows_b, cols_b = cells_b[batch_index, rows_a, cols_a].unbind(-1)
+    return torch.stack([pool_windows(feats[:, 0], batch_index, rows_a, cols_a, window),
+                        pool_windows(feats[:, 1], batch_index, rows_b, cols_b, window)], dim=1)
