@@ -5,7 +5,7 @@ from typing import Optional
 
 import torch
 from mmengine.model import BaseModel
-from mmengine.registry import MODELS
+from mmengine.registry import MODELS, DefaultScope
 from torch import Tensor, nn
 
 from ...losses import NTXentLoss
@@ -14,12 +14,14 @@ from .features import matched_windows, style_statistics
 
 
 def build_in_scope(cfg: dict, scope: str) -> nn.Module:
-    """Build ``cfg`` from mmengine's root MODELS, its type prefixed with ``scope.`` unless it
-    already names one (``'ResNetV1c'`` -> ``'mmseg.ResNetV1c'``)."""
+    """Build ``cfg`` from mmengine's root MODELS with ``scope`` as the default scope (so that the
+    part's own nested builds, e.g. an mmseg head's loss, find their types whatever the runner's
+    scope is), its type prefixed with ``scope.`` unless it names one (``'mmseg.ResNetV1c'``)."""
     cfg = dict(cfg)
     if isinstance(cfg.get('type'), str) and '.' not in cfg['type']:
         cfg['type'] = f'{scope}.{cfg["type"]}'
-    return MODELS.build(cfg)
+    with DefaultScope.overwrite_default_scope(scope):
+        return MODELS.build(cfg)
 
 
 def strip_classifier(decode_head: nn.Module) -> nn.Module:
