@@ -16,6 +16,7 @@ converter = load_tool('model_converters/detco_to_backbone.py')
 CONFIGS = {
     'aerial-dubai': 'glcnet_deeplabv3_r18-tiny-d8_1xb8-300it_aerial-dubai.py',
     'isbi-em': 'glcnet_deeplabv3_r18-tiny-d8_1xb8-300it_isbi-em.py'}
+NARROW_R50 = dict(stem_channels=16, base_channels=8)
 TRANSFER = 'configs/detco/transfer/deeplabv3_r18-tiny-d8_detco-shared-pool_1xb4-200it_{}-256x256.py'
 
 
@@ -58,3 +59,42 @@ def test_config_runs_one_iteration_and_its_backbone_loads_into_the_transfer_conf
     assert trained.keys() == target.state_dict().keys()
     for key, value in target.state_dict().items():
         assert torch.equal(value, trained[key]), key
+
+
+def test_full_size_config_trains_one_step_and_exports_into_its_transfer_config(tmp_path):
+    """The R-50 DeepLabV3+ Potsdam config on the CPU: BN instead of SyncBN, 32 px views and all
+    widths / 8 (same depth, so the same state-dict keys; the transfer backbone is narrowed alike)."""
+    from mmengine.dataset import pseudo_collate
+    from mmengine.optim import OptimWrapper
+    from mmengine.registry import DATASETS
+
+    cfg = Config.fromfile(str(PROJECT_ROOT / 'configs/glcnet/'
+                                             'glcnet_deeplabv3plus_r50-d8_4xb16-40k_potsdam.py'))
+    assert cfg.model.segmentor.pretrained is None  # ImageNet-free
+    init_default_scope(cfg.default_scope)
+    bn = dict(type='BN', requires_grad=True)
+    cfg.model.segmentor.backbone.update(NARROW_R50, norm_cfg=bn)
+    cfg.model.segmentor.decode_head.update(in_channels=256, c1_in_channels=32, channels=32,
+                                           c1_channels=8, norm_cfg=bn)
+    cfg.model.num_matches = 4
+    model = MODELS.build(cfg.model)
+    pipeline = cfg.train_dataloader.dataset.pipeline
+    pipeline[1].transforms[0].update(min_size=40, max_size=48)
+    pipeline[2].crop_size = 32
+    dataset = DATASETS.build(dict(cfg.train_dataloader.dataset, sub_dirs=[''],
+                                  data_root=str(make_image_folder(tmp_path / 'images', 2))))
+    optim = OptimWrapper(torch.optim.SGD(model.parameters(), lr=0.01))
+    losses = model.train_step(pseudo_collate([dataset[0], dataset[1]]), optim)
+    assert torch.isfinite(losses['loss']) and float(losses['local_pairs']) == 4
+    torch.save({'state_dict': model.state_dict()}, tmp_path / 'glcnet.pth')
+    backbone = converter.convert(str(tmp_path / 'glcnet.pth'), str(tmp_path / 'backbone.pth'))
+    transfer = Config.fromfile(str(PROJECT_ROOT / 'configs/glcnet/transfer/'
+                                   'deeplabv3plus_r50-d8_glcnet_4xb4-80k_potsdam-512x512.py'))
+    assert transfer.model.pretrained is None
+    assert transfer.model.backbone.init_cfg.type == 'Pretrained'
+    init_default_scope(transfer.default_scope)
+    target = MODELS.build(dict(transfer.model.backbone, init_cfg=None, **NARROW_R50))
+    result = target.load_state_dict(backbone, strict=True)
+    assert not result.missing_keys and not result.unexpected_keys
+    for key, value in target.state_dict().items():
+        assert torch.equal(value, model.backbone.state_dict()[key]), key
