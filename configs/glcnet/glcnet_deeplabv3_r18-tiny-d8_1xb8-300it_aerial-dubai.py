@@ -5,7 +5,7 @@
 # flips, quarter turns and colour jitter per view; decode-head features 64 x 12 x 12.
 # Export: python tools/model_converters/detco_to_backbone.py work_dirs/<this>/iter_300.pth
 #   backbone.pth (prefix backbone.), then fine-tune with
-#   configs/detco/transfer/deeplabv3_r18-tiny-d8_detco-shared-pool_1xb4-200it_aerial-dubai-256x256.py
+#  configs/detco/transfer/deeplabv3_r18-tiny-d8_detco-shared-pool_1xb4-200it_aerial-dubai-256x256.py
 #   --cfg-options model.backbone.init_cfg.checkpoint=backbone.pth
 _base_ = ['../_base_/models/deeplabv3_r18-tiny-d8.py', '../_base_/glcnet_pretrain.py']
 model = dict(

@@ -3,7 +3,6 @@ from __future__ import annotations
 
 from typing import Optional
 
-import torch
 from mmengine.model import BaseModel
 from mmengine.registry import MODELS, DefaultScope
 from torch import Tensor, nn
@@ -139,4 +138,4 @@ class GLCNet(BaseModel):
         embeds = embeds.view(local.shape[0], 2, embeds.shape[-1])
         return {'loss_global': self.global_loss(styles),
                 'loss_local': self.local_loss(embeds),
-                'local_pairs': torch.tensor(float(local.shape[0]) / batch)}
+                'local_pairs': feats.new_tensor(local.shape[0] / batch)}

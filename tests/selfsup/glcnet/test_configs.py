@@ -63,7 +63,7 @@ def test_config_runs_one_iteration_and_its_backbone_loads_into_the_transfer_conf
 
 def test_full_size_config_trains_one_step_and_exports_into_its_transfer_config(tmp_path):
     """The R-50 DeepLabV3+ Potsdam config on the CPU: BN instead of SyncBN, 32 px views and all
-    widths / 8 (same depth, so the same state-dict keys; the transfer backbone is narrowed alike)."""
+    widths / 8 (same depth, so the same state-dict keys; the transfer backbone narrowed alike)."""
     from mmengine.dataset import pseudo_collate
     from mmengine.optim import OptimWrapper
     from mmengine.registry import DATASETS

@@ -107,7 +107,8 @@ def test_disjoint_views_have_no_match():
 
 
 def test_view_pipeline_is_per_view_and_must_keep_the_shape():
-    jitter = [dict(type='TorchvisionAugment', transforms=[dict(type='ColorJitter', brightness=0.8)])]
+    jitter = [dict(type='TorchvisionAugment',
+                   transforms=[dict(type='ColorJitter', brightness=0.8)])]
     inputs = views_of(0, view_pipeline=jitter, quarter_turns=(0,), hflip_prob=0.0, max_shift=0.0)
     assert torch.equal(inputs['coords'][0], inputs['coords'][1])  # same crop, two jitters
     assert not torch.equal(inputs['views'][0], inputs['views'][1])
