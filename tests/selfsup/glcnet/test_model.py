@@ -109,3 +109,11 @@ def test_deeplabv3plus_decoder_features_at_stride_4():
     assert model(data['inputs']['views'][:, 0]).shape == (2, 16, 8, 8)
     losses = model(**data, mode='loss')
     assert torch.isfinite(losses['loss_local']) and float(losses['local_pairs']) == 4
+
+
+def test_segmentor_pretrained_initialises_the_backbone(tmp_path):
+    source = tiny_glcnet()
+    torch.save({'state_dict': source.backbone.state_dict()}, tmp_path / 'backbone.pth')
+    model = tiny_glcnet(segmentor=dict(TINY_SEGMENTOR, pretrained=str(tmp_path / 'backbone.pth')))
+    for key, value in source.backbone.state_dict().items():
+        assert torch.equal(model.backbone.state_dict()[key], value), key
