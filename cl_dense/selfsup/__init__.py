@@ -22,3 +22,4 @@ from .pcl import PCL, concentration, proto_nce  # noqa: E402,F401  (registers PC
 from .pcl_hook import PrototypeUpdateHook  # noqa: E402,F401  (registers PrototypeUpdateHook)
 __all__ += ['NNCLR', 'PCL', 'PrototypeUpdateHook', 'concentration', 'nearest_neighbours',
             'proto_nce']
+from . import glcnet  # noqa: E402,F401  (GLCNet: registers its model and transform)

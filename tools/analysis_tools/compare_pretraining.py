@@ -107,6 +107,11 @@ METHODS: dict[str, Method] = {
     'mocov2': pool_method('detco/mocov2_resnet18-narrow_1xb16-1000it_shared-pool.py'),
     **{name: pool_method(f'selfsup_zoo/{name}_resnet18-narrow_1xb16-1000it_shared-pool.py',
                          source='mmpretrain') for name in ('simclr', 'byol', 'swav')},
+    **{name: pool_method(f'selfsup_zoo/{name}_resnet18-narrow_1xb16-1000it_shared-pool.py')
+       for name in ('nnclr', 'pcl')},
+    'glcnet': Method({t: CONFIGS / f'glcnet/glcnet_deeplabv3_r18-tiny-d8_1xb8-300it_{TASK_SLUGS[t]}.py'
+                      for t in SEG_TASKS},
+                     {t: deeplab_from_backbone(t) for t in SEG_TASKS}, task_root=False),
     'pixcontrast': Method(
         {t: CONFIGS / 'pixel_contrast_pretrain' /
          f'pixcontrast-pretrain_deeplabv3_r18-tiny-d8_1xb4-200it_{TASK_SLUGS[t]}-256x256.py'
