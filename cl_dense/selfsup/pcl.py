@@ -6,11 +6,11 @@ from typing import Sequence
 
 import torch
 import torch.distributed as dist
-import torch.nn.functional as F
 from mmengine.registry import MODELS
 from torch import Tensor
 
 from ..memory import ClassMemoryBank
+from ..ops import supervised_contrast
 from ..memory.distributed import distributed_world_size
 from ..memory.kmeans import spherical_kmeans
 from .detco import DetCo
@@ -49,8 +49,12 @@ def proto_nce(query: Tensor, key: Tensor, prototypes: Sequence[Tensor],
     terms = []
     for centroids, phi in zip(prototypes, phis):
         target = (key.detach().float() @ centroids.T).argmax(dim=1)
-        logits = query.float() @ centroids.T / phi
-        terms.append(F.cross_entropy(logits, target))
+        # cross-entropy over the prototypes on the streaming op: prototype j scaled by 1 / phi_j
+        # is key j of its own label, temperature 1 (one positive per query: the softmax CE)
+        scaled = (centroids / phi[:, None]).to(torch.float32)
+        labels = torch.arange(centroids.shape[0], device=centroids.device)
+        terms.append(supervised_contrast(query.float(), target, scaled, labels, 1.0, 1.0,
+                                         denominator='contrastiveseg', ignore_index=-1))
     return torch.stack(terms).mean()
 
 

@@ -101,6 +101,12 @@ def test_proto_nce_equals_hand_written_logits_and_cross_entropy():
     assert float(loss.detach()) == pytest.approx(total / 2, rel=1e-5)
     loss.backward()
     assert q.grad.abs().sum() > 0
+    # the gradient equals autograd's through dense logits + cross-entropy
+    dense_q = q.detach().clone().requires_grad_()
+    dense = torch.stack([F.cross_entropy(dense_q @ c.T / phi, (k @ c.T).argmax(1))
+                         for c, phi in zip(protos, phis)]).mean()
+    dense.backward()
+    torch.testing.assert_close(q.grad, dense_q.grad, rtol=1e-5, atol=1e-6)
 
 
 def tiny_pcl(**overrides):
