@@ -13,7 +13,12 @@ or all of them at once with :func:`register_all_modules`.
 import importlib
 import importlib.util
 
+from .mmcv_ext.hook import install as _install_mmcv_ext
 from .version import __version__
+
+# mmcv-lite set-ups: serve mmcv._ext from torch/torchvision kernels (a no-op beside a compiled mmcv;
+# the .pth that tools/setup_env.sh writes does this at interpreter start, see cl_dense/mmcv_ext/hook.py)
+_install_mmcv_ext()
 
 if importlib.util.find_spec('mmengine') is not None:
     from .engine.checkpoint import install_safe_checkpoint_loader
