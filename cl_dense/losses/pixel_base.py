@@ -14,13 +14,15 @@ class SampledPixels(NamedTuple):
     """A batch at embedding resolution and its anchors.
 
     embeddings: [N, D, h, w] float32; labels: [N, h, w] long; anchors: [A, D] (pixels of
-    embeddings, differentiable); anchor_labels: [A] long.
+    embeddings, differentiable); anchor_labels: [A] long; hard_share: float scalar, the share of
+    anchors that the decode head misclassifies (0 without logits or anchors).
     """
 
     embeddings: Tensor
     labels: Tensor
     anchors: Tensor
     anchor_labels: Tensor
+    hard_share: Tensor
 
 
 class PixelContrastBase(nn.Module):
@@ -55,6 +57,12 @@ class PixelContrastBase(nn.Module):
         self.loss_name = loss_name
         self.threshold = threshold
 
+    def diagnostics(self, batch: SampledPixels) -> dict[str, Tensor]:
+        """Anchor statistics logged beside the loss: ``<prefix>_anchors`` (count) and
+        ``<prefix>_hard_share`` (share of misclassified anchors), as float scalars."""
+        return {f'{self.prefix}_anchors': batch.anchors.new_tensor(float(batch.anchor_labels.numel())),
+                f'{self.prefix}_hard_share': batch.hard_share.detach()}
+
     @property
     def prefix(self) -> str:
         """Prefix of the diagnostic keys: ``loss_name`` without ``loss_`` (``contrast``)."""
@@ -78,7 +86,11 @@ class PixelContrastBase(nn.Module):
             self.num_classes, self.max_samples, self.max_views, self.ignore_index, generator,
             validate=False)
         anchors = embeddings.flatten(2).transpose(1, 2).reshape(-1, dim)[index]
-        return SampledPixels(embeddings, labels, anchors, anchor_labels)
+        if preds is None or index.numel() == 0:
+            hard_share = embeddings.new_zeros(())
+        else:
+            hard_share = (preds.reshape(-1)[index] != anchor_labels).float().mean()
+        return SampledPixels(embeddings, labels, anchors, anchor_labels, hard_share)
 
     def self_contrast(self, anchors: Tensor, anchor_labels: Tensor) -> Tensor:
         """In-batch term: anchors [A, D] against each other (pairs (i, i) skipped); the anchors

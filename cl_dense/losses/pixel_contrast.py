@@ -68,12 +68,12 @@ class PixelContrastLoss(PixelContrastBase):
                 gradient path (the warm-up of ``ContrastEncoderDecoder``).
 
         Returns:
-            ``{loss_name: scalar, '<prefix>_anchors': float scalar}``.
+            ``{loss_name: scalar, '<prefix>_anchors', '<prefix>_hard_share'}`` (diagnostics as
+            float scalars: anchors sampled, share of them the decode head misclassifies).
         """
         batch = self.sample(embeddings, seg_labels, seg_logits, generator)
         if compute_loss:
             loss = self.self_contrast(batch.anchors, batch.anchor_labels)
         else:
             loss = batch.anchors.sum() * 0.0
-        count = batch.anchors.new_tensor(float(batch.anchor_labels.numel()))
-        return {self.loss_name: self.loss_weight * loss, f'{self.prefix}_anchors': count}
+        return {self.loss_name: self.loss_weight * loss, **self.diagnostics(batch)}

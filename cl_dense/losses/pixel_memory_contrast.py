@@ -129,8 +129,9 @@ class PixelMemoryContrastLoss(PixelContrastBase):
                 still pushes the keys, so that banks are full when a warm-up ends.
 
         Returns:
-            ``{loss_name: scalar, '<prefix>_anchors', '<prefix>_keys', fill statistics}``, the
-            diagnostics as float scalars: anchors sampled, filled bank slots available as keys
+            ``{loss_name: scalar, '<prefix>_anchors', '<prefix>_hard_share', '<prefix>_keys', fill
+            statistics}``, the diagnostics as float scalars: anchors sampled, share of them the
+            decode head misclassifies, filled bank slots available as keys
             (before this call's push; with mining, the pool the keys are mined from) and the
             fill fractions after the push.
         """
@@ -149,8 +150,7 @@ class PixelMemoryContrastLoss(PixelContrastBase):
         if self.in_batch_weight and compute_loss:
             loss = loss + self.in_batch_weight * self.self_contrast(anchors, anchor_labels)
         self._push(batch.embeddings.detach(), batch.labels, generator)
-        outputs = {self.loss_name: self.loss_weight * loss,
-                   f'{self.prefix}_anchors': keys.new_tensor(float(anchor_labels.numel())),
+        outputs = {self.loss_name: self.loss_weight * loss, **self.diagnostics(batch),
                    f'{self.prefix}_keys': keys.new_tensor(float(key_labels.numel()))}
         outputs.update(self._fill_diagnostics())
         return outputs

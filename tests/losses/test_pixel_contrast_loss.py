@@ -35,10 +35,24 @@ def test_gradient_reaches_embeddings_and_keys_are_named_right():
     emb, labels, logits = _batch(1)
     emb.requires_grad_(True)
     out = PixelContrastLoss(num_classes=3, max_views=4, loss_name='loss_pc')(emb, labels, logits)
-    assert set(out) == {'loss_pc', 'pc_anchors'}
+    assert set(out) == {'loss_pc', 'pc_anchors', 'pc_hard_share'}
     out['loss_pc'].backward()
     assert emb.grad.abs().sum() > 0
     assert emb.grad[:, :, 0].abs().sum() == 0  # ignored row never an anchor
+
+
+def test_hard_share_is_the_share_of_misclassified_anchors():
+    emb, labels, logits = _batch(5)
+    loss_fn = PixelContrastLoss(num_classes=3, max_samples=24, max_views=5)
+    out = loss_fn(emb, labels, logits, generator=torch.Generator().manual_seed(1))
+    _, dense_labels, preds = pixels_at_embedding_size(emb, labels, logits, 3, 255)
+    index, anchor_labels = sample_hard_easy_anchors(
+        dense_labels.reshape(2, -1), preds.reshape(2, -1), 3, 24, 5,
+        generator=torch.Generator().manual_seed(1))
+    wrong = sum(int(p != a) for p, a in zip(preds.reshape(-1)[index].tolist(), anchor_labels.tolist()))
+    assert 0 < wrong < index.numel()  # the case has both hard and easy anchors
+    assert out['contrast_hard_share'].item() == pytest.approx(wrong / index.numel())
+    assert loss_fn(emb, labels)['contrast_hard_share'].item() == 0.0  # no logits: nothing is hard
 
 
 def test_no_valid_anchor_gives_zero_with_gradient():

@@ -53,6 +53,18 @@ def test_aerial_split_is_fixed_disjoint_and_by_tile(aerial_root):
     assert _names(train) == _names(AerialDubaiDataset(data_root=aerial_root, split='train'))
 
 
+def test_aerial_held_out_split_and_quarter_budget(aerial_root):
+    """The pixel contrast comparison's splits: train tiles 1-6, tuning tile 7, held-out tile 8."""
+    kwargs = dict(data_root=aerial_root, val_tiles=(7,), test_tiles=(8,))
+    train = _names(AerialDubaiDataset(split='train', **kwargs))
+    quarter = _names(AerialDubaiDataset(split='train', label_fraction=0.25, **kwargs))
+    val = _names(AerialDubaiDataset(split='val', **kwargs))
+    test = _names(AerialDubaiDataset(split='test', **kwargs))
+    assert (len(train), len(quarter), len(val), len(test)) == (54, 14, 9, 9)
+    assert quarter < train and not (train | val) & test and not train & val
+    assert {name[-2:] for name in test} == {'t8'} and {name[-2:] for name in val} == {'t7'}
+
+
 def test_aerial_masks_decode_to_the_six_classes_and_ignore(aerial_root):
     dataset = AerialDubaiDataset(
         data_root=aerial_root, split='all', pipeline=[dict(type='LoadColorMaskAnnotations')])
@@ -86,7 +98,7 @@ def test_isbi_labels_map_to_membrane_and_cell(isbi_root):
 
 def test_unknown_split_names_the_problem(aerial_root):
     with pytest.raises(ValueError, match='split must be one of'):
-        AerialDubaiDataset(data_root=aerial_root, split='test')
+        AerialDubaiDataset(data_root=aerial_root, split='tset')
 
 
 def _load_tool(name: str):

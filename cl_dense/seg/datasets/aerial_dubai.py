@@ -19,12 +19,14 @@ class AerialDubaiDataset(FixedSplitSegDataset):
     ``METAINFO['palette']`` are ignored (255).
 
     Split: ``val`` = the 9 images of tile 8 (a large tile where all 6 classes occur, including
-    Water and Unlabeled); ``train`` = the 63 images of tiles 1-7; ``all`` = 72.
+    Water and Unlabeled); ``train`` = the 63 images of tiles 1-7; ``all`` = 72. For tuning with a
+    held-out split: ``val_tiles=(7,), test_tiles=(8,)`` (train = tiles 1-6, 54 images).
 
     Args:
-        split: ``'train'``, ``'val'`` or ``'all'``.
+        split: ``'train'``, ``'val'``, ``'test'`` or ``'all'``.
         val_tiles: tile numbers that form the validation split.
-        **kwargs: see :class:`FixedSplitSegDataset`.
+        test_tiles: tile numbers that form the held-out test split (none by default).
+        **kwargs: see :class:`FixedSplitSegDataset` (``label_fraction``, ``subset_seed``...).
     """
 
     METAINFO = dict(
@@ -35,8 +37,9 @@ class AerialDubaiDataset(FixedSplitSegDataset):
     SEG_MAP_SUFFIX = '.png'
     DATA_PREFIX = dict(img_path='image', seg_map_path='mask')
 
-    def __init__(self, split: str = 'train', val_tiles: Sequence[int] = (8,), **kwargs) -> None:
-        super().__init__(split, val_tiles, **kwargs)
+    def __init__(self, split: str = 'train', val_tiles: Sequence[int] = (8,),
+                 test_tiles: Sequence[int] = (), **kwargs) -> None:
+        super().__init__(split, val_tiles, test_tiles, **kwargs)
 
     @staticmethod
     def key_of(stem: str) -> int:

@@ -19,8 +19,9 @@ class IsbiEMDataset(FixedSplitSegDataset):
     0-23; ``all`` = 30.
 
     Args:
-        split: ``'train'``, ``'val'`` or ``'all'``.
+        split: ``'train'``, ``'val'``, ``'test'`` or ``'all'``.
         val_slices: slice numbers that form the validation split.
+        test_slices: slice numbers that form a held-out test split (none by default).
         **kwargs: see :class:`FixedSplitSegDataset`.
     """
 
@@ -30,8 +31,8 @@ class IsbiEMDataset(FixedSplitSegDataset):
     DATA_PREFIX = dict(img_path='train/image', seg_map_path='train/label')
 
     def __init__(self, split: str = 'train', val_slices: Sequence[int] = tuple(range(24, 30)),
-                 **kwargs) -> None:
-        super().__init__(split, val_slices, **kwargs)
+                 test_slices: Sequence[int] = (), **kwargs) -> None:
+        super().__init__(split, val_slices, test_slices, **kwargs)
 
     @staticmethod
     def key_of(stem: str) -> int:
