@@ -33,6 +33,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(1, str(Path(__file__).resolve().parents[2]))  # cl_dense of this checkout
 
 from compare_pixel_contrast import final_metrics, machine, train_one  # noqa: E402
 
@@ -145,23 +146,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 def schedule_options(config: Path, iters: int | None) -> tuple[list[str], int]:
     """``--cfg-options`` making ``config`` an ``iters``-iteration run (``None``: its own length),
-    and that length: the last scheduler ends there, cosine schedules span it, one checkpoint
-    (and one validation, if it validates) at the end."""
+    and that length (:func:`cl_dense.selfsup.schedule.schedule_overrides`)."""
     from mmengine.config import Config
 
-    cfg = Config.fromfile(str(config))
-    iters = iters or int(cfg.train_cfg.max_iters)
-    options = [f'train_cfg.max_iters={iters}', f'default_hooks.checkpoint.interval={iters}']
-    if cfg.train_cfg.get('val_interval') is not None:
-        options.append(f'train_cfg.val_interval={iters}')
-    schedulers = cfg.get('param_scheduler') or []
-    schedulers = [schedulers] if isinstance(schedulers, dict) else schedulers
-    for i, scheduler in enumerate(schedulers):
-        if 'T_max' in scheduler:
-            options.append(f'param_scheduler.{i}.T_max={iters - scheduler.get("begin", 0)}')
-        if i == len(schedulers) - 1:
-            options.append(f'param_scheduler.{i}.end={iters}')
-    return options, iters
+    from cl_dense.selfsup.schedule import schedule_overrides
+
+    overrides, iters = schedule_overrides(Config.fromfile(str(config)), iters)
+    return [f'{key}={value}' for key, value in overrides.items()], iters
 
 
 def data_options(task: str | None, data_root: str | None, loaders: tuple[str, ...]) -> list[str]:
