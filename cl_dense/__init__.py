@@ -7,6 +7,8 @@ configs do through ``custom_imports``:
 
 - ``cl_dense.seg``: mmseg models, losses and datasets (never imports mmdet);
 - ``cl_dense.losses``: the losses alone, in mmengine's root registry (seen by mmseg and mmdet);
+- ``cl_dense.selfsup``: self-supervised pretraining (DetCo, the zoo, ``BackboneExportHook``), in
+  mmengine's root registries (``cl_dense.selfsup.mmpretrain_compat`` for mmpretrain's configs);
 
 or all of them at once with :func:`register_all_modules`.
 """
@@ -25,11 +27,16 @@ if importlib.util.find_spec('mmengine') is not None:
 
     install_safe_checkpoint_loader()
 
-_TOOLBOX_SUBPACKAGES = {'mmseg': 'cl_dense.seg', 'mmdet': 'cl_dense.det'}
+# toolbox -> the sub-package registering our modules for it, imported in this order
+_TOOLBOX_SUBPACKAGES = {'mmseg': 'cl_dense.seg', 'mmdet': 'cl_dense.det',
+                        'mmengine': 'cl_dense.selfsup',
+                        'mmpretrain': 'cl_dense.selfsup.mmpretrain_compat'}
 
 
 def register_all_modules() -> list[str]:
-    """Import every cl_dense sub-package whose OpenMMLab toolbox is installed.
+    """Import every cl_dense sub-package whose OpenMMLab toolbox is installed: ``cl_dense.seg``
+    (mmseg), ``cl_dense.det`` (mmdet), ``cl_dense.selfsup`` (mmengine) and
+    ``cl_dense.selfsup.mmpretrain_compat`` (mmpretrain).
 
     Returns:
         The names of the sub-packages imported (their modules are now registered).

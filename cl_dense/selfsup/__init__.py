@@ -23,3 +23,5 @@ from .pcl_hook import PrototypeUpdateHook  # noqa: E402,F401  (registers Prototy
 __all__ += ['NNCLR', 'PCL', 'PrototypeUpdateHook', 'concentration', 'nearest_neighbours',
             'proto_nce']
 from . import glcnet  # noqa: E402,F401  (GLCNet: registers its model and transform)
+from .export_hook import BackboneExportHook  # noqa: E402,F401  (registers BackboneExportHook)
+__all__ += ['BackboneExportHook']

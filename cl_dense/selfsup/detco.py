@@ -43,6 +43,9 @@ class DetCo(PretrainingModel):
         level_weights: ``w_l``, one per level.
         local: use the jigsaw branch (``loss_l2l``, ``loss_l2g``).
         num_patches: jigsaw patches per local view (9).
+        local_order: ``'shuffled'`` (DetCo/PIRL: the local head sees the patches in their
+            shuffled order, so it must learn a code invariant to the arrangement) or ``'cell'``
+            (un-shuffled first: the permutation has no effect); see ``MultiLevelEncoder``.
         head: ``MLPHead`` arguments (``hidden_dim=2048``, ``out_dim=128``, ``num_layers=2``).
         queue_size: keys per queue (65536).
         momentum: key encoder momentum ``m`` in ``k <- m k + (1 - m) q`` (0.999).
@@ -64,7 +67,8 @@ class DetCo(PretrainingModel):
                  momentum: float = 0.999, temperature: float = 0.2, shuffle_bn: bool = True,
                  in_channels: int = 3, feat_channels: Optional[Sequence[int]] = None,
                  level_names: Optional[Sequence[str]] = None, loss_chunk_size: int = 8192,
-                 data_preprocessor: Optional[dict] = None, init_cfg=None) -> None:
+                 local_order: str = 'shuffled', data_preprocessor: Optional[dict] = None,
+                 init_cfg=None) -> None:
         if data_preprocessor is None:
             data_preprocessor = dict(type='MultiViewDataPreprocessor')
         super().__init__(data_preprocessor=data_preprocessor, init_cfg=init_cfg)
@@ -74,7 +78,7 @@ class DetCo(PretrainingModel):
                              f'{len(level_weights)} weights')
         self.query_encoder = MultiLevelEncoder(backbone, levels, head,
                                                num_patches if local else 0, in_channels,
-                                               feat_channels)
+                                               feat_channels, local_order)
         self.key_encoder = momentum_encoder(self.query_encoder, momentum)
         self.level_weights = tuple(float(w) for w in level_weights)
         self.level_names = tuple(level_names or (f'res{lvl + 2}' for lvl in levels))

@@ -31,9 +31,20 @@ def unshuffle_patches(feats: Tensor, perm: Tensor) -> Tensor:
     return feats.gather(1, inverse.unsqueeze(-1).expand_as(feats))
 
 
+LOCAL_ORDERS = ('shuffled', 'cell')
+
+
 class MultiLevelEncoder(BaseModule):
     """Backbone + per-level global head (global average pool, MLP) and local head (the ``P``
-    jigsaw patches of a sample pooled one by one, un-shuffled to cell order, concatenated, MLP).
+    jigsaw patches of a sample pooled one by one, concatenated, MLP).
+
+    The local head's concatenation order (``local_order``):
+
+    - ``'shuffled'`` (default; DetCo and PIRL): the patches' own, shuffled order. The query's and
+      the key's jigsaws carry independent permutations, so to match them the local head has to
+      map every arrangement of the same cells to one code: the shuffle is part of the pretext.
+    - ``'cell'``: un-shuffled to cell order first (``perm`` used), so the permutation has no
+      effect at all and the branch is "``P`` fixed-position crops, concatenated".
 
     Args:
         backbone: config of a backbone returning a tuple of feature maps, built from mmengine's
@@ -44,12 +55,17 @@ class MultiLevelEncoder(BaseModule):
         num_patches: ``P`` patches per local view (9 for a 3x3 jigsaw); 0 = no local heads.
         in_channels: image channels (for inferring the feature widths).
         feat_channels: widths of the backbone outputs; ``None`` infers them.
+        local_order: ``'shuffled'`` or ``'cell'`` (above).
     """
 
     def __init__(self, backbone: dict, levels: Sequence[int] = (0, 1, 2, 3),
                  head: Optional[dict] = None, num_patches: int = 9, in_channels: int = 3,
-                 feat_channels: Optional[Sequence[int]] = None, init_cfg=None) -> None:
+                 feat_channels: Optional[Sequence[int]] = None, local_order: str = 'shuffled',
+                 init_cfg=None) -> None:
         super().__init__(init_cfg=init_cfg)
+        if local_order not in LOCAL_ORDERS:
+            raise ValueError(f'local_order must be one of {LOCAL_ORDERS}, got {local_order!r}')
+        self.local_order = local_order
         self.backbone = MODELS.build(backbone)
         channels = list(feat_channels) if feat_channels else infer_channels(self.backbone,
                                                                              in_channels)
@@ -80,7 +96,9 @@ class MultiLevelEncoder(BaseModule):
 
     def local_embed(self, patches: Tensor, perm: Tensor) -> list[Tensor]:
         """``patches [N, P, C, h, w]`` (shuffled; ``patches[n, i]`` is cell ``perm[n, i]``) ->
-        per level ``[N, D]``. All ``N * P`` patches go through the backbone in one forward."""
+        per level ``[N, D]``: the ``[N, P, C_l]`` pooled patch features concatenated in the
+        patches' order (``local_order='shuffled'``) or in cell order (``'cell'``) to ``[N, P C_l]``,
+        then the level's MLP. All ``N * P`` patches go through the backbone in one forward."""
         if self.local_heads is None:
             raise RuntimeError('this encoder has no local heads (num_patches=0)')
         num, count = patches.shape[:2]
@@ -91,6 +109,8 @@ class MultiLevelEncoder(BaseModule):
         feats = self.level_features(patches.flatten(0, 1))
         embeds = []
         for head, f in zip(self.local_heads, feats):
-            pooled = unshuffle_patches(f.mean(dim=(2, 3)).view(num, count, -1), perm)
+            pooled = f.mean(dim=(2, 3)).view(num, count, -1)
+            if self.local_order == 'cell':
+                pooled = unshuffle_patches(pooled, perm)
             embeds.append(head(pooled.flatten(1)))
         return embeds

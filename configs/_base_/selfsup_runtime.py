@@ -11,6 +11,9 @@ default_hooks = dict(
     sampler_seed=dict(type='DistSamplerSeedHook'))
 env_cfg = dict(cudnn_benchmark=False, mp_cfg=dict(mp_start_method='fork', opencv_num_threads=0),
                dist_cfg=dict(backend='nccl'))
+# at the end of training: <work_dir>/backbone.pth, the backbone alone (query / online network),
+# ready for init_cfg=dict(type='Pretrained', checkpoint=...); a leaf that sets custom_hooks keeps it
+custom_hooks = [dict(type='BackboneExportHook')]
 vis_backends = [dict(type='LocalVisBackend')]
 visualizer = dict(type='Visualizer', vis_backends=vis_backends, name='visualizer')
 log_processor = dict(window_size=10, by_epoch=True)

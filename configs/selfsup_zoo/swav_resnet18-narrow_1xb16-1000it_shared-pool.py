@@ -43,6 +43,7 @@ train_pipeline = [
 train_dataloader = dict(dataset=dict(pipeline=train_pipeline))
 custom_hooks = [dict(type='SwAVHook', priority='VERY_HIGH', batch_size=16, queue_length=0,
                      crops_for_assign=[0, 1], feat_dim=128,
-                     frozen_layers_cfg=dict(prototypes=50))]
+                     frozen_layers_cfg=dict(prototypes=50)),
+                dict(type='BackboneExportHook')]
 # the prototypes get no gradient while frozen
 find_unused_parameters = True

@@ -1,5 +1,5 @@
 """DetCo: shapes, key encoder (copy at start, EMA maths, no gradients), one batched backbone
-pass for the jigsaw patches, un-shuffling, queue order and what the loss sees of the queue."""
+pass for the jigsaw patches, the local concatenation order, queue order and what the loss sees of the queue."""
 import pytest
 import torch
 from mmengine.optim import OptimWrapper
@@ -83,11 +83,37 @@ def test_patches_go_through_the_backbone_in_one_forward():
     assert shapes['query'] == shapes['key'] == [(5, 3, 32, 32), (45, 3, 16, 16)]
 
 
-def test_local_embedding_depends_on_cell_order_not_on_the_shuffle():
+def _cell_ordered(patches, perm):
+    """The patches put back in cell order (``[N, P, C, h, w]``)."""
+    return patches.gather(1, perm.argsort(1)[:, :, None, None, None].expand_as(patches))
+
+
+def test_shuffled_local_embedding_depends_on_the_permutation():
+    """Default (DetCo/PIRL): the local head sees the patches in their shuffled order, so the same
+    cells under two permutations give two embeddings (the jigsaw is not a no-op), and ``perm`` is
+    not used to undo it."""
     model = tiny_detco()
     inputs = model.data_preprocessor(multiview_batch(batch=3, seed=4), True)['inputs']
     patches, perm = inputs['jigsaw'][:, 0], inputs['jigsaw_perm'][:, 0]
-    ordered = patches.gather(1, perm.argsort(1)[:, :, None, None, None].expand_as(patches))
+    identity = torch.arange(9).expand(3, 9)
+    model.eval()
+    with torch.no_grad():
+        shuffled = model.query_encoder.local_embed(patches, perm)
+        in_cell_order = model.query_encoder.local_embed(_cell_ordered(patches, perm), identity)
+        perm_ignored = model.query_encoder.local_embed(patches, identity)
+    for a, b, c in zip(shuffled, in_cell_order, perm_ignored):
+        assert not torch.allclose(a, b, atol=1e-4)
+        torch.testing.assert_close(a, c)
+    assert model.query_encoder.local_order == 'shuffled'
+    with pytest.raises(ValueError, match='local_order'):
+        tiny_detco(local_order='sorted')
+
+
+def test_cell_order_local_embedding_does_not_depend_on_the_shuffle():
+    model = tiny_detco(local_order='cell')
+    inputs = model.data_preprocessor(multiview_batch(batch=3, seed=4), True)['inputs']
+    patches, perm = inputs['jigsaw'][:, 0], inputs['jigsaw_perm'][:, 0]
+    ordered = _cell_ordered(patches, perm)
     identity = torch.arange(9).expand(3, 9)
     model.eval()
     with torch.no_grad():

@@ -31,6 +31,35 @@ def _finetune_cases():
 
 
 @pytest.mark.parametrize('name,task', _finetune_cases())
+def test_holdout_splits_are_disjoint_and_reach_each_method(compare, name, task, tmp_path):
+    """train / val (curves) / test (held out) are three disjoint sets of the task's images."""
+    method = compare.METHODS[name]
+    config = method.finetune[task]
+    cfg = _apply(config, compare.finetune_options(config, task, 0, 40, None, None, holdout=True,
+                                                  val_interval=10))
+    assert cfg.train_cfg.val_interval == 10 and cfg.train_cfg.max_iters == 40
+    if task == 'bccd':
+        assert cfg.test_dataloader.dataset.ann_file == 'coco_derived/bccd_test.json'
+        assert cfg.test_evaluator.ann_file.endswith('bccd/coco_derived/bccd_test.json')
+        assert cfg.val_evaluator.ann_file.endswith('bccd_val.json')
+        return
+    from mmengine.registry import DATASETS, init_default_scope
+    init_default_scope('mmseg')
+    import cl_dense.seg  # noqa: F401
+    names = {}
+    for loader in compare.LOADERS:
+        dataset = DATASETS.build(dict(cfg[loader].dataset, pipeline=[], lazy_init=False))
+        names[loader] = {Path(info['img_path']).name for info in dataset.load_data_list()}
+    train, val, test = (names[k] for k in compare.LOADERS)
+    assert train and val and test
+    assert not train & val and not train & test and not val & test
+    if task == 'isbi_em':
+        assert (len(train), len(val), len(test)) == (20, 4, 6)
+    else:  # 2 of the 8 tiles labelled, one tile each for val and test
+        assert (len(train), len(val), len(test)) == (18, 9, 9)
+
+
+@pytest.mark.parametrize('name,task', _finetune_cases())
 def test_finetune_overrides_reach_each_method(compare, name, task, tmp_path):
     method = compare.METHODS[name]
     backbone = tmp_path / 'backbone.pth' if method.pretrain_key(task) else None
@@ -71,6 +100,79 @@ def test_pretrain_overrides(compare, name, key):
     # the config's own length by default
     assert compare.pretrain_options(config, key, None, None)[1] == \
         Config.fromfile(str(config)).train_cfg.max_iters
+
+
+def test_in_domain_pretraining_reads_the_task_images(compare):
+    config = compare.METHODS['detco'].pretrain[compare.POOL]
+    for task, dirs in compare.IN_DOMAIN_DIRS.items():
+        options, _ = compare.pretrain_options(config, compare.POOL, 5, '/data', in_domain=task)
+        dataset = _apply(config, options).train_dataloader.dataset
+        assert dataset.data_root == '/data' and dataset.sub_dirs == dirs
+        assert all(d.startswith(f'{task}/') for d in dirs)
+
+
+def test_pretraining_plan_pool_and_in_domain(compare):
+    args = compare.parse_args(['--methods', 'random', 'detco', 'pcrl', '--tasks', 'isbi_em',
+                               'aerial_dubai', '--pretrain-data', 'pool', 'in-domain'])
+    plan = compare.pretraining_plan(args)
+    assert ('detco', 'detco', compare.POOL, None) in plan
+    assert ('detco (in-domain)', 'detco', 'in-domain/isbi_em', 'isbi_em') in plan
+    assert ('detco (in-domain)', 'detco', 'in-domain/aerial_dubai', 'aerial_dubai') in plan
+    assert ('pcrl', 'pcrl', 'isbi_em', None) in plan and len(plan) == 5  # no in-domain PCRL twice
+    only = compare.pretraining_plan(compare.parse_args(
+        ['--methods', 'detco', '--tasks', 'isbi_em', '--pretrain-data', 'in-domain']))
+    assert only == [('detco (in-domain)', 'detco', 'in-domain/isbi_em', 'isbi_em')]
+    assert compare.parse_args([]).holdout and not compare.parse_args(['--no-holdout']).holdout
+
+
+# isbi_em, issue 16: random-init UNet seeds 0/1/2 (two predicted "cell" everywhere)
+STUCK = dict(mIoU=40.18, aAcc=80.35, mAcc=50.0)
+REAL = dict(mIoU=67.94, aAcc=86.1, mAcc=79.3)
+
+
+def test_stuck_runs_are_recognised(compare):
+    assert compare.single_class_count(STUCK) == 2 and compare.is_stuck(STUCK)
+    assert not compare.is_stuck(REAL) and not compare.is_stuck(dict(mIoU=99.0, aAcc=99.5, mAcc=99.2))
+    # 6 classes, 4 present in the ground truth, one predicted everywhere
+    assert compare.single_class_count(dict(mIoU=12.5, aAcc=50.0, mAcc=25.0)) == 4
+    # one class predicted everywhere except a few pixels is not "exactly" stuck but is caught
+    assert compare.is_stuck(dict(mIoU=40.19, aAcc=80.36, mAcc=50.01))
+    assert compare.is_stuck(dict(mIoU=40.18)) is None  # old records without aAcc/mAcc
+
+
+def test_stuck_runs_are_counted_and_left_out_of_mean_and_std(compare):
+    values = [(STUCK, 40.18, True), (REAL, 67.94, False), (STUCK, 40.18, True)]
+    runs = [dict(task='isbi_em', method='random-unet', value=v, stuck=compare.is_stuck(m),
+                 wall_time_s=30.0) for m, v, _ in values]
+    runs += [dict(task='isbi_em', method='pcrl', value=40.18, stuck=True, wall_time_s=30.0)
+             for _ in range(3)]
+    row, pcrl = compare.summarise(runs, {})
+    entry = row['tasks']['isbi_em']
+    assert entry['stuck'] == 2 and entry['values'] == [40.18, 67.94, 40.18]
+    assert entry['mean'] == pytest.approx(67.94) and entry['std'] == 0.0
+    table = compare.format_table([row, pcrl], ['isbi_em'])
+    assert '| random-unet | 67.94 ± 0.00 (2/3 stuck, excluded) |' in table
+    assert '| pcrl | stuck (3/3) |' in table
+
+
+def test_finished_fine_tuning_records_its_metrics_curve_and_stuck_flag(compare, tmp_path):
+    run = tmp_path / '20260101_000000' / 'vis_data'
+    run.mkdir(parents=True)
+    lines = [dict(step=10, loss=0.5), dict(step=10, mIoU=40.18, aAcc=80.35, mAcc=50.0),
+             dict(step=20, mIoU=40.18, aAcc=80.35, mAcc=50.0)]
+    (run / 'scalars.json').write_text('\n'.join(json.dumps(x) for x in lines))
+    finish = compare.finish_finetune(Path('c.py'), [], 20, compare.SEG_METRIC, False, 0)
+    done = finish(tmp_path)
+    assert done['value'] == 40.18 and done['stuck'] is True and done['split'] == 'val'
+    assert done['curve'] == [[10, 40.18], [20, 40.18]]
+
+
+def test_curves_png_is_written(compare, tmp_path):
+    runs = [dict(task='isbi_em', variant=v, seed=s, curve=[[10, 40.0 + s], [20, 50.0 + s]])
+            for v in ('random', 'detco') for s in (0, 1)]
+    paths = compare.plot_curves(runs, tmp_path)
+    assert paths == [tmp_path / 'curves_isbi_em.png']
+    assert paths[0].read_bytes()[:4] == b'\x89PNG'
 
 
 def test_pool_methods_share_one_pretraining_and_random_has_none(compare):

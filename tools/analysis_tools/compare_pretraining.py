@@ -25,14 +25,17 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import resource
 import statistics
+import subprocess
 import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(1, str(Path(__file__).resolve().parents[2]))  # cl_dense of this checkout
 
 from compare_pixel_contrast import final_metrics, machine, train_one  # noqa: E402
 
@@ -42,7 +45,17 @@ SEG_METRIC, DET_METRIC = 'mIoU', 'coco/bbox_mAP'
 TASK_METRICS = {'isbi_em': SEG_METRIC, 'aerial_dubai': SEG_METRIC, 'bccd': DET_METRIC}
 TASK_SLUGS = {'isbi_em': 'isbi-em', 'aerial_dubai': 'aerial-dubai'}
 POOL = '*'  # pretraining key of the methods pretrained once on the unlabelled pool
+PRETRAIN_DATA = ('pool', 'in-domain')
 LOADERS = ('train_dataloader', 'val_dataloader', 'test_dataloader')
+DEFAULT_DATA_ROOT = '../shared/data'  # the configs' (relative to the repository root)
+# in-domain pretraining: the task's own images under the data root (labels never read)
+IN_DOMAIN_DIRS = {'isbi_em': ['isbi_em/train/image', 'isbi_em/test'],
+                  'aerial_dubai': ['aerial_dubai/image'], 'bccd': ['bccd/BCCD/JPEGImages']}
+# --holdout: (dataset argument, labelled train keys, validation keys (curves), held-out test keys);
+# the train split of FixedSplitSegDataset is every key not in its ``val_*`` list
+SEG_HOLDOUT = {'isbi_em': ('val_slices', range(0, 20), range(20, 24), range(24, 30)),
+               'aerial_dubai': ('val_tiles', (1, 2), (7,), (8,))}  # 2 of 8 tiles labelled
+SEG_KEYS = {'isbi_em': range(0, 30), 'aerial_dubai': range(1, 9)}
 
 
 @dataclass(frozen=True)
@@ -137,6 +150,16 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                         help='iterations of every pretraining (default: each config\'s)')
     parser.add_argument('--seg-iters', type=int, default=200)
     parser.add_argument('--det-iters', type=int, default=300)
+    parser.add_argument('--pretrain-data', nargs='+', choices=PRETRAIN_DATA, default=['pool'],
+                        help='pool: the pool methods pretrain once on the unlabelled pool; '
+                        'in-domain: also once per task on its own images (rows "<method> '
+                        '(in-domain)"); per-task methods (GLCNet, PCRL, ...) are in-domain anyway')
+    parser.add_argument('--holdout', action=argparse.BooleanOptionalAction, default=True,
+                        help='train / val (curves) / held-out test splits, final numbers on the '
+                        'test split (default); --no-holdout: the configs\' train/val, final val')
+    parser.add_argument('--val-interval', type=int,
+                        help='validate every N fine-tuning iterations for the curves '
+                        '(default: once, at the end)')
     parser.add_argument('--reuse', action='store_true',
                         help='take finished runs (their run.json) instead of training again')
     parser.add_argument('--nice', type=int, default=10)
@@ -145,23 +168,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 def schedule_options(config: Path, iters: int | None) -> tuple[list[str], int]:
     """``--cfg-options`` making ``config`` an ``iters``-iteration run (``None``: its own length),
-    and that length: the last scheduler ends there, cosine schedules span it, one checkpoint
-    (and one validation, if it validates) at the end."""
+    and that length (:func:`cl_dense.selfsup.schedule.schedule_overrides`)."""
     from mmengine.config import Config
 
-    cfg = Config.fromfile(str(config))
-    iters = iters or int(cfg.train_cfg.max_iters)
-    options = [f'train_cfg.max_iters={iters}', f'default_hooks.checkpoint.interval={iters}']
-    if cfg.train_cfg.get('val_interval') is not None:
-        options.append(f'train_cfg.val_interval={iters}')
-    schedulers = cfg.get('param_scheduler') or []
-    schedulers = [schedulers] if isinstance(schedulers, dict) else schedulers
-    for i, scheduler in enumerate(schedulers):
-        if 'T_max' in scheduler:
-            options.append(f'param_scheduler.{i}.T_max={iters - scheduler.get("begin", 0)}')
-        if i == len(schedulers) - 1:
-            options.append(f'param_scheduler.{i}.end={iters}')
-    return options, iters
+    from cl_dense.selfsup.schedule import schedule_overrides
+
+    overrides, iters = schedule_overrides(Config.fromfile(str(config)), iters)
+    return [f'{key}={value}' for key, value in overrides.items()], iters
 
 
 def data_options(task: str | None, data_root: str | None, loaders: tuple[str, ...]) -> list[str]:
@@ -177,20 +190,45 @@ def data_options(task: str | None, data_root: str | None, loaders: tuple[str, ..
     return options
 
 
+def holdout_options(task: str, data_root: str | None) -> list[str]:
+    """Three disjoint splits: train (the labelled images), val (the validation curve, every
+    ``val_interval``) and test (held out: evaluated once, after training, by ``tools/test.py``).
+    isbi_em: slices 0-19 / 20-23 / 24-29; aerial_dubai: tiles 1-2 / 7 / 8; bccd: the COCO
+    train / val / test files."""
+    if task == 'bccd':
+        ann = Path(data_root or DEFAULT_DATA_ROOT) / 'bccd/coco_derived/bccd_test.json'
+        return ['test_dataloader.dataset.ann_file=coco_derived/bccd_test.json',
+                f'test_evaluator.ann_file={ann}']
+    arg, train, val, test = SEG_HOLDOUT[task]
+    not_train = [k for k in SEG_KEYS[task] if k not in train]
+    return [f'train_dataloader.dataset.{arg}={not_train}', f'val_dataloader.dataset.{arg}={list(val)}',
+            f'test_dataloader.dataset.{arg}={list(test)}', 'test_dataloader.dataset.split=val']
+
+
 def pretrain_options(config: Path, key: str, iters: int | None, data_root: str | None,
-                     task_root: bool = True) -> tuple[list[str], int]:
+                     task_root: bool = True, in_domain: str | None = None) -> tuple[list[str], int]:
     """``--cfg-options`` of a pretraining run (seed 0) and its length; ``task_root`` as in
-    :class:`Method`."""
+    :class:`Method`; ``in_domain`` names a task whose own images replace the pool."""
     options, iters = schedule_options(config, iters)
     task = None if key == POOL or not task_root else key
-    return ['randomness.seed=0', *options, *data_options(task, data_root, ('train_dataloader',))], iters
+    options = ['randomness.seed=0', *options, *data_options(task, data_root, ('train_dataloader',))]
+    if in_domain is not None:
+        options.append(f'train_dataloader.dataset.sub_dirs={IN_DOMAIN_DIRS[in_domain]}')
+    return options, iters
 
 
 def finetune_options(config: Path, task: str, seed: int, iters: int, data_root: str | None,
-                     backbone: Path | None) -> list[str]:
-    """``--cfg-options`` of a fine-tuning run: seed, length, data root, pretrained backbone."""
+                     backbone: Path | None, holdout: bool = False,
+                     val_interval: int | None = None) -> list[str]:
+    """``--cfg-options`` of a fine-tuning run: seed, length, data root, pretrained backbone,
+    with ``holdout`` the three splits of :func:`holdout_options`, and a validation every
+    ``val_interval`` iterations (the curve; ``None``: once, at the end)."""
     options = [f'randomness.seed={seed}', *schedule_options(config, iters)[0],
                *data_options(task, data_root, LOADERS)]
+    if holdout:
+        options += holdout_options(task, data_root)
+    if val_interval:
+        options.append(f'train_cfg.val_interval={val_interval}')
     if backbone is not None:
         options.append(f'model.backbone.init_cfg.checkpoint={backbone}')
     return options
@@ -207,6 +245,12 @@ def export_backbone(work_dir: Path, iters: int, prefix: str | None) -> Path:
     out = work_dir / 'backbone.pth'
     converter.convert(str(work_dir / f'iter_{iters}.pth'), str(out), prefix=prefix)
     return out
+
+
+def train_env() -> dict[str, str]:
+    """The environment of the training / test subprocesses: this checkout's cl_dense first."""
+    paths = [p for p in os.environ.get('PYTHONPATH', '').split(os.pathsep) if p]
+    return dict(os.environ, PYTHONPATH=os.pathsep.join([str(ROOT), *paths]))
 
 
 def children_cpu_seconds() -> float:
@@ -234,23 +278,100 @@ def run_once(config: Path, work_dir: Path, options: list[str], nice: int, reuse:
     return result
 
 
+def single_class_count(metrics: dict, tolerance: float = 0.02) -> int | None:
+    """``k >= 2`` when mmseg's metrics (in %) are those of a prediction of one class everywhere,
+    else ``None`` (also without ``mIoU``, ``aAcc`` and ``mAcc``).
+
+    Predicting class ``c`` for every pixel gives ``IoU_c = Acc_all = aAcc``, IoU and accuracy 0
+    for the other ``k - 1`` classes present in the ground truth, and accuracy 100 for ``c``: so
+    ``mAcc = 100 / k`` and ``mIoU = aAcc / k`` with the same integer ``k`` (isbi_em's stuck runs:
+    mIoU 40.18, aAcc 80.35, mAcc 50). ``tolerance`` covers mmseg's rounding to 2 decimals.
+    """
+    if not {'mIoU', 'aAcc', 'mAcc'} <= metrics.keys() or metrics['mAcc'] <= 0:
+        return None
+    k = round(100.0 / metrics['mAcc'])
+    if k < 2 or abs(metrics['mAcc'] - 100.0 / k) > tolerance:
+        return None
+    return k if abs(metrics['mIoU'] - metrics['aAcc'] / k) <= tolerance else None
+
+
+def is_stuck(metrics: dict) -> bool | None:
+    """Whether a segmentation run never left one class (:func:`single_class_count`); ``None``
+    when its record lacks ``aAcc``/``mAcc`` (runs recorded before these were kept)."""
+    if not {'mIoU', 'aAcc', 'mAcc'} <= metrics.keys():
+        return None
+    return single_class_count(metrics) is not None
+
+
+def validation_curve(work_dir: Path, metric: str) -> list[list[float]]:
+    """``[[iteration, value], ...]`` of every validation ``metric`` logged in the run's last
+    ``*/vis_data/scalars.json`` (empty if none)."""
+    logs = sorted(work_dir.glob('*/vis_data/scalars.json'))
+    if not logs:
+        return []
+    records = [json.loads(line) for line in logs[-1].read_text().splitlines() if line.strip()]
+    return [[record['step'], float(record[metric])] for record in records if metric in record]
+
+
+def test_metrics(work_dir: Path) -> dict[str, float]:
+    """The metrics of ``tools/test.py`` run with ``--work-dir work_dir`` (its
+    ``<timestamp>/<timestamp>.json``, the last one)."""
+    logs = sorted(p for p in work_dir.glob('*/*.json') if p.stem == p.parent.name)
+    if not logs:
+        raise FileNotFoundError(f'no test metrics in {work_dir}/<timestamp>/<timestamp>.json')
+    return {k: float(v) for k, v in json.loads(logs[-1].read_text()).items()
+            if isinstance(v, (int, float))}
+
+
+def evaluate_held_out(config: Path, work_dir: Path, options: list[str], iters: int,
+                      nice: int) -> dict[str, float]:
+    """``tools/test.py`` on the run's last checkpoint with its test split."""
+    command = [sys.executable, str(ROOT / 'tools/test.py'), str(config),
+               str(work_dir / f'iter_{iters}.pth'), '--work-dir', str(work_dir / 'held_out'),
+               '--cfg-options', *options]
+    with open(work_dir / 'test_stdout.log', 'w') as log:
+        process = subprocess.run(command, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT,
+                                 env=train_env(), preexec_fn=(lambda: os.nice(nice)) if nice else None)
+    if process.returncode != 0:
+        raise RuntimeError(f'held-out evaluation failed (exit {process.returncode}): see '
+                           f'{work_dir / "test_stdout.log"}')
+    return test_metrics(work_dir / 'held_out')
+
+
 def summarise(runs: list[dict], pretraining: dict[str, dict[str, dict]]) -> list[dict]:
-    """One row per method: per task the metric's values, mean and sample std; the total
-    pretraining wall and CPU time of the method (``pretraining[method][key]`` are the
-    pretraining runs' records; CPU time ``None`` if a reused record lacks it)."""
+    """One row per variant (``run['variant']``, default the method): per task every run's value,
+    the number of stuck runs (``run['stuck']``, :func:`is_stuck`) and the mean and sample std of
+    the others (``None`` when all are stuck); the total pretraining wall and CPU time
+    (``pretraining[variant][key]`` are the pretraining runs' records; CPU time ``None`` if a
+    reused record lacks it)."""
     rows = []
-    for method in dict.fromkeys(run['method'] for run in runs):
-        records = list(pretraining.get(method, {}).values())
+    for variant in dict.fromkeys(run.get('variant', run['method']) for run in runs):
+        mine = [run for run in runs if run.get('variant', run['method']) == variant]
+        records = list(pretraining.get(variant, {}).values())
         cpu = [r.get('cpu_time_s') for r in records]
-        row = {'method': method, 'source': METHODS[method].source, 'tasks': {},
+        row = {'method': variant, 'source': METHODS[mine[0]['method']].source, 'tasks': {},
                'pretraining_s': sum(r['wall_time_s'] for r in records),
                'pretraining_cpu_s': None if None in cpu else sum(cpu)}
-        for task in dict.fromkeys(run['task'] for run in runs if run['method'] == method):
-            values = [run['value'] for run in runs if (run['method'], run['task']) == (method, task)]
-            row['tasks'][task] = {'values': values, 'mean': statistics.fmean(values),
-                                  'std': statistics.stdev(values) if len(values) > 1 else 0.0}
+        for task in dict.fromkeys(run['task'] for run in mine):
+            task_runs = [run for run in mine if run['task'] == task]
+            values = [run['value'] for run in task_runs]
+            kept = [run['value'] for run in task_runs if not run.get('stuck')]
+            row['tasks'][task] = {
+                'values': values, 'stuck': sum(bool(run.get('stuck')) for run in task_runs),
+                'mean': statistics.fmean(kept) if kept else None,
+                'std': (statistics.stdev(kept) if len(kept) > 1 else 0.0) if kept else None,
+                'wall_time_s': statistics.fmean(run['wall_time_s'] for run in task_runs)}
         rows.append(row)
     return rows
+
+
+def format_cell(entry: dict) -> str:
+    """``mean ± std`` of the runs that left the majority class, and how many did not."""
+    total, stuck = len(entry['values']), entry.get('stuck', 0)
+    if entry['mean'] is None:
+        return f'stuck ({stuck}/{total})'
+    cell = f'{entry["mean"]:.2f} ± {entry["std"]:.2f}'
+    return cell + (f' ({stuck}/{total} stuck, excluded)' if stuck else '')
 
 
 def format_table(rows: list[dict], tasks: list[str]) -> str:
@@ -261,8 +382,7 @@ def format_table(rows: list[dict], tasks: list[str]) -> str:
              ' | pretraining CPU time (wall) | implementation |',
              '|---|' + '---|' * len(tasks) + '---|---|']
     for row in rows:
-        cells = [f'{row["tasks"][t]["mean"]:.2f} ± {row["tasks"][t]["std"]:.2f}'
-                 if t in row['tasks'] else '-' for t in tasks]
+        cells = [format_cell(row['tasks'][t]) if t in row['tasks'] else '-' for t in tasks]
         cpu = row['pretraining_cpu_s']
         pretraining = ('-' if not row['pretraining_s'] else
                        f'{"?" if cpu is None else f"{cpu / 60:.1f}"} min '
@@ -272,26 +392,145 @@ def format_table(rows: list[dict], tasks: list[str]) -> str:
     return '\n'.join(lines)
 
 
-def pretrain_all(args: argparse.Namespace, out: Path) -> tuple[dict, dict]:
-    """Pretrain and export what the chosen methods and tasks need; returns
-    ``(backbones[method][key], run records[method][key])``."""
-    backbones: dict[str, dict[str, Path]] = {}
-    times: dict[str, dict[str, float]] = {}
+def variant_name(method: str, data: str) -> str:
+    """The table row of ``method`` pretrained on ``data`` (``'pool'`` keeps the method's name)."""
+    return method if data == 'pool' else f'{method} ({data})'
+
+
+def pretraining_plan(args: argparse.Namespace) -> list[tuple[str, str, str, str | None]]:
+    """``(variant, method, key, in-domain task)`` of every pretraining run the chosen methods,
+    tasks and ``--pretrain-data`` need; a pool method's in-domain key is ``in-domain/<task>``."""
+    plan = []
     for name in args.methods:
         method = METHODS[name]
-        keys = dict.fromkeys(k for t in args.tasks if t in method.finetune
-                             for k in [method.pretrain_key(t)] if k)
-        for key in keys:
-            config = method.pretrain[key]
-            work = out / 'pretrain' / name / ('' if key == POOL else key)
-            options, iters = pretrain_options(config, key, args.pretrain_iters, args.data_root,
-                                              method.task_root)
-            print(f'[compare-pretraining] pretraining {name} ({key}) -> {work}', flush=True)
-            done = run_once(config, work, options, args.nice, args.reuse,
-                            lambda w: {'backbone': str(export_backbone(w, iters, method.prefix))})
-            backbones.setdefault(name, {})[key] = Path(done['backbone'])
-            times.setdefault(name, {})[key] = done
-    return backbones, times
+        tasks = [t for t in args.tasks if t in method.finetune]
+        if 'pool' in args.pretrain_data or POOL not in method.pretrain:
+            plan += [(name, name, key, None) for key in dict.fromkeys(
+                k for t in tasks for k in [method.pretrain_key(t)] if k)]
+        if 'in-domain' in args.pretrain_data and POOL in method.pretrain:
+            plan += [(variant_name(name, 'in-domain'), name, f'in-domain/{t}', t) for t in tasks]
+    return plan
+
+
+def pretrain_all(args: argparse.Namespace, out: Path) -> tuple[dict, dict]:
+    """Pretrain what the plan needs (the backbone is written by ``BackboneExportHook``, or by
+    the converter for a config without it); returns ``(backbones[variant][key], run
+    records[variant][key])``."""
+    backbones: dict[str, dict[str, Path]] = {}
+    records: dict[str, dict[str, dict]] = {}
+    for variant, name, key, in_domain in pretraining_plan(args):
+        method = METHODS[name]
+        config = method.pretrain[POOL if in_domain else key]
+        work = out / 'pretrain' / name / ('' if key == POOL else key)
+        options, iters = pretrain_options(config, POOL if in_domain else key, args.pretrain_iters,
+                                          args.data_root, method.task_root, in_domain)
+        print(f'[compare-pretraining] pretraining {variant} ({key}) -> {work}', flush=True)
+
+        def export(w: Path, iters=iters, prefix=method.prefix) -> dict:
+            hooked = w / 'backbone.pth'
+            return {'backbone': str(hooked if hooked.is_file() and prefix is None
+                                    else export_backbone(w, iters, prefix))}
+        done = run_once(config, work, options, args.nice, args.reuse, export)
+        backbones.setdefault(variant, {})[key] = Path(done['backbone'])
+        records.setdefault(variant, {})[key] = done
+    return backbones, records
+
+
+def finetune_key(method: Method, variant: str, task: str) -> str | None:
+    """The pretraining key whose backbone ``variant`` fine-tunes ``task`` from."""
+    if variant.endswith('(in-domain)'):
+        return f'in-domain/{task}'
+    return method.pretrain_key(task)
+
+
+def finish_finetune(config: Path, options: list[str], iters: int, metric: str,
+                    holdout: bool, nice: int):
+    """``run_once``'s ``finish`` of a fine-tuning run: the final metrics (held-out test split
+    with ``holdout``, else the last validation), the value in the table (mAP in %), whether the
+    run is stuck at one class and the validation curve."""
+    scale = 100 if metric == DET_METRIC else 1
+
+    def finish(work: Path) -> dict:
+        curve = validation_curve(work, metric)
+        if holdout:
+            metrics = evaluate_held_out(config, work, options, iters, nice)
+        else:
+            metrics = final_metrics(work, (metric, 'aAcc', 'mAcc'))
+        stuck = is_stuck(metrics) if metric == SEG_METRIC else False
+        return {'value': metrics[metric] * scale, 'metrics': metrics, 'stuck': stuck,
+                'split': 'test' if holdout else 'val',
+                'curve': [[step, value * scale] for step, value in curve]}
+    return finish
+
+
+def finetune_all(args: argparse.Namespace, out: Path, backbones: dict) -> list[dict]:
+    """Fine-tune every (seed, task, variant), seeds outer, one run after another."""
+    variants = [(name, name) for name in args.methods]
+    if 'in-domain' in args.pretrain_data:
+        variants += [(name, variant_name(name, 'in-domain')) for name in args.methods
+                     if POOL in METHODS[name].pretrain]
+    if 'pool' not in args.pretrain_data:
+        variants = [(n, v) for n, v in variants if POOL not in METHODS[n].pretrain or v != n]
+    runs = []
+    for seed in args.seeds:
+        for task in args.tasks:
+            metric = TASK_METRICS[task]
+            iters = args.seg_iters if metric == SEG_METRIC else args.det_iters
+            for name, variant in variants:
+                method = METHODS[name]
+                if task not in method.finetune:
+                    continue
+                config = method.finetune[task]
+                key = finetune_key(method, variant, task)
+                backbone = backbones[variant][key] if key else None
+                work = out / task / variant.replace(' (in-domain)', '@in-domain') / f'seed{seed}'
+                options = finetune_options(config, task, seed, iters, args.data_root, backbone,
+                                           args.holdout, args.val_interval)
+                print(f'[compare-pretraining] {task} {variant} seed {seed} -> {work}', flush=True)
+                done = run_once(config, work, options, args.nice, args.reuse,
+                                finish_finetune(config, options, iters, metric, args.holdout,
+                                                args.nice))
+                if 'stuck' not in done and metric == SEG_METRIC:  # a record from before flagging
+                    done['stuck'] = is_stuck(done.get('metrics', {}))
+                runs.append({'task': task, 'method': name, 'variant': variant, 'seed': seed,
+                             'metric': metric, **done})
+                print(f'[compare-pretraining]   {metric} {done["value"]:.2f} in '
+                      f'{done["wall_time_s"] / 60:.1f} min'
+                      + (' (STUCK at one class)' if done.get('stuck') else ''), flush=True)
+    return runs
+
+
+def plot_curves(runs: list[dict], out: Path) -> list[Path]:
+    """``out/curves_<task>.png``: each run's validation curve (one colour per variant, one line
+    per seed); nothing without matplotlib or without curves of more than one point."""
+    try:
+        import matplotlib
+        matplotlib.use('Agg')
+        import matplotlib.pyplot as plt
+    except ImportError:
+        return []
+    written = []
+    for task in dict.fromkeys(run['task'] for run in runs):
+        mine = [run for run in runs if run['task'] == task and len(run.get('curve') or []) > 1]
+        if not mine:
+            continue
+        fig, ax = plt.subplots(figsize=(7, 4.5))
+        colours = {v: f'C{i}' for i, v in enumerate(dict.fromkeys(r['variant'] for r in mine))}
+        for run in mine:
+            steps, values = zip(*run['curve'])
+            ax.plot(steps, values, color=colours[run['variant']], alpha=0.8, marker='.',
+                    label=run['variant'] if run['seed'] == min(
+                        r['seed'] for r in mine if r['variant'] == run['variant']) else None)
+        ax.set_xlabel('fine-tuning iteration')
+        ax.set_ylabel(f'validation {"mIoU" if TASK_METRICS[task] == SEG_METRIC else "bbox mAP (%)"}')
+        ax.set_title(f'{task}: validation curves (one line per seed)')
+        ax.legend(fontsize=8)
+        fig.tight_layout()
+        path = out / f'curves_{task}.png'
+        fig.savefig(path, dpi=100)
+        plt.close(fig)
+        written.append(path)
+    return written
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -299,35 +538,21 @@ def main(argv: list[str] | None = None) -> None:
     out = Path(args.work_dir).resolve()
     start = time.perf_counter()
     backbones, pretraining = pretrain_all(args, out)
-    runs = []
-    for seed in args.seeds:
-        for task in args.tasks:
-            metric = TASK_METRICS[task]
-            iters = args.seg_iters if metric == SEG_METRIC else args.det_iters
-            for name in args.methods:
-                method = METHODS[name]
-                if task not in method.finetune:
-                    continue
-                config = method.finetune[task]
-                key = method.pretrain_key(task)
-                backbone = backbones[name][key] if key else None
-                work = out / task / name / f'seed{seed}'
-                options = finetune_options(config, task, seed, iters, args.data_root, backbone)
-                print(f'[compare-pretraining] {task} {name} seed {seed} -> {work}', flush=True)
-                scale = 100 if metric == DET_METRIC else 1  # mAP in %
-                done = run_once(config, work, options, args.nice, args.reuse,
-                                lambda w: {'value': final_metrics(w, (metric,))[metric] * scale})
-                runs.append({'task': task, 'method': name, 'seed': seed, 'metric': metric, **done})
-                print(f'[compare-pretraining]   {metric} {done["value"]:.2f} in '
-                      f'{done["wall_time_s"] / 60:.1f} min', flush=True)
+    runs = finetune_all(args, out, backbones)
     rows = summarise(runs, pretraining)
-    result = {'runs': runs, 'summary': rows, 'pretraining': pretraining,
+    out.mkdir(parents=True, exist_ok=True)
+    curves = plot_curves(runs, out)
+    stuck = [f'{r["task"]} {r["variant"]} seed {r["seed"]}' for r in runs if r.get('stuck')]
+    result = {'runs': runs, 'summary': rows, 'pretraining': pretraining, 'stuck_runs': stuck,
               'args': vars(args), 'total_wall_time_s': time.perf_counter() - start,
               'machine': machine()}
-    out.mkdir(parents=True, exist_ok=True)
-    (out / 'results.json').write_text(json.dumps(result, indent=2))
+    (out / 'results.json').write_text(json.dumps(result, indent=2, default=str))
     print(format_table(rows, args.tasks))
-    print(f'total {result["total_wall_time_s"] / 60:.1f} min; results in {out / "results.json"}')
+    if stuck:
+        print(f'{len(stuck)} of {len(runs)} runs stuck at one class (excluded from mean ± std): '
+              + '; '.join(stuck))
+    print(f'total {result["total_wall_time_s"] / 60:.1f} min; results in {out / "results.json"}'
+          + ''.join(f'; {p}' for p in curves))
 
 
 if __name__ == '__main__':

@@ -4,8 +4,9 @@
     python tools/model_converters/detco_to_backbone.py CHECKPOINT OUT.pth [--torchvision TV.pth]
         [--prefix PREFIX]
 
-The backbone's entries are found under the first of :data:`PREFIXES` that the checkpoint has
-(``--prefix`` names another).
+The backbone's entries are found under the first of ``cl_dense.selfsup.export.PREFIXES`` that the
+checkpoint has (``--prefix`` names another). Pretraining configs with ``BackboneExportHook`` (the
+CPU configs, ``tools/pretrain.py``) write the same file at the end of training.
 
 ``OUT.pth`` is an mmengine checkpoint (``{'state_dict', 'meta'}``) of the backbone alone: the same
 backbone type in mmseg/mmdet loads it with no missing or unexpected keys, e.g.
@@ -26,23 +27,12 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 from cl_dense.engine.checkpoint import load_local_checkpoint_safely  # noqa: E402
+# the export logic lives in the package (BackboneExportHook uses it too); re-exported here
+from cl_dense.selfsup.export import (PREFIX, PREFIXES, extract_backbone,  # noqa: E402,F401
+                                     find_prefix, save_backbone)
 
-PREFIX = 'query_encoder.backbone.'
-# where the trained (query / online) backbone lives: cl_dense.selfsup models, then the plain
-# ``backbone.`` of mmpretrain's self-supervised models and of mmseg/mmdet models
-PREFIXES = (PREFIX, 'backbone.')
 # blocks per stage -> depth (34 and 50 share (3, 4, 6, 3); bottlenecks have conv3)
 DEPTHS = {(2, 2, 2, 2): 18, (3, 4, 6, 3): 34, (3, 4, 23, 3): 101, (3, 8, 36, 3): 152}
-
-
-def extract_backbone(state_dict: dict, prefix: str = PREFIX) -> OrderedDict:
-    """The entries under ``prefix`` with the prefix removed (raises if there are none)."""
-    backbone = OrderedDict((k[len(prefix):], v) for k, v in state_dict.items()
-                           if k.startswith(prefix))
-    if not backbone:
-        raise ValueError(f'no "{prefix}*" entries in the checkpoint; is it a cl_dense.selfsup '
-                         f'model? (first keys: {list(state_dict)[:3]})')
-    return backbone
 
 
 def resnet_depth(backbone: dict) -> int:
@@ -81,29 +71,14 @@ def to_torchvision(backbone: dict) -> OrderedDict:
     return OrderedDict(backbone)
 
 
-def find_prefix(state_dict: dict) -> str:
-    """The first of :data:`PREFIXES` that keys of ``state_dict`` start with (raises if none)."""
-    for prefix in PREFIXES:
-        if any(k.startswith(prefix) for k in state_dict):
-            return prefix
-    raise ValueError(f'no backbone entries ({" or ".join(p + "*" for p in PREFIXES)}) in the '
-                     f'checkpoint; give --prefix (first keys: {list(state_dict)[:3]})')
-
-
 def convert(checkpoint: str, out: str, torchvision_out: str | None = None,
             prefix: str | None = None) -> OrderedDict:
     """Write the backbone of ``checkpoint`` (its entries under ``prefix``, found by
     :func:`find_prefix` when ``None``) to ``out`` (and ``torchvision_out``); returns it."""
     ckpt = load_local_checkpoint_safely(checkpoint, map_location='cpu')
-    state_dict = ckpt.get('state_dict', ckpt)
-    prefix = prefix or find_prefix(state_dict)
-    backbone = extract_backbone(state_dict, prefix)
-    meta = dict(source=str(checkpoint), prefix=prefix)
-    for key in ('epoch', 'iter'):
-        if key in ckpt.get('meta', {}):
-            meta[key] = ckpt['meta'][key]
-    Path(out).parent.mkdir(parents=True, exist_ok=True)
-    torch.save({'state_dict': backbone, 'meta': meta}, out)
+    meta = dict(source=str(checkpoint))
+    meta.update({key: ckpt['meta'][key] for key in ('epoch', 'iter') if key in ckpt.get('meta', {})})
+    backbone = save_backbone(ckpt.get('state_dict', ckpt), out, prefix, meta)
     if torchvision_out:
         torch.save(to_torchvision(backbone), torchvision_out)
     return backbone
