@@ -70,9 +70,9 @@ def _as_array(parts: list) -> np.ndarray:
 
 
 def fit_energy_model(model, batches: Iterable[dict], protocol: str, num_unknown: int = 1,
-                     iou_thr: float = 0.5) -> WeibullEnergyModel:
+                     iou_thr: float = 0.5, rule: str = 'threshold') -> WeibullEnergyModel:
     """Collect the RoI energies of every batch (:func:`batch_roi_energies`) and fit the two
-    Weibull models with the head's temperature."""
+    Weibull models with the head's temperature (``rule``: the decision rule stored in the fit)."""
     model.eval()
     known, unknown = [], []
     for batch in batches:
@@ -80,4 +80,4 @@ def fit_energy_model(model, batches: Iterable[dict], protocol: str, num_unknown:
         known.append(k)
         unknown.append(u)
     return WeibullEnergyModel.fit(np.concatenate(known), np.concatenate(unknown),
-                                  model.roi_head.bbox_head.energy_temperature, protocol)
+                                  model.roi_head.bbox_head.energy_temperature, protocol, rule)

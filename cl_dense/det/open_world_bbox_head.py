@@ -12,7 +12,7 @@ from mmengine.structures import InstanceData
 from torch import Tensor, nn
 
 from ..memory import ClassPrototypes
-from .energy import WeibullEnergyModel, energy_score
+from .energy import RULES, WeibullEnergyModel, energy_score
 
 EBUI_MODES = ('off', 'on')
 DEFAULT_CLUSTERING = dict(items_per_class=20, start_iter=1000, update_mu_iter=3000, momentum=0.99,
@@ -37,9 +37,10 @@ class OpenWorldHeadMixin:
     (detached, all-gathered) after it.
 
     Test: each detection carries ``energies`` = ``-T logsumexp(logits_known / T)`` of its RoI.
-    With ``ebui=dict(mode='on', weibull_file=...)`` detections whose energy is more likely under
-    the unknown Weibull fit are relabelled "unknown" (a missing file raises, never a silent skip;
-    a file fitted with another T raises). Detections, scores and boxes are otherwise exactly the
+    With ``ebui=dict(mode='on', weibull_file=..., rule=None)`` detections the fit calls unknown
+    (:meth:`WeibullEnergyModel.is_unknown`: by default one energy threshold; ``rule='density'``
+    is ORE's density comparison; ``None`` keeps the fit's rule) are relabelled "unknown" (a
+    missing file raises, never a silent skip; a file fitted with another T raises). Detections, scores and boxes are otherwise exactly the
     base head's.
 
     Args:
@@ -49,7 +50,7 @@ class OpenWorldHeadMixin:
         cluster_proj_dim: project the features to this size for clustering (``None``: the
             features themselves, as in ORE).
         energy_temperature: T, used for every energy this head computes (and stored in fits).
-        ebui: ``dict(mode='off' | 'on', weibull_file=path)``.
+        ebui: ``dict(mode='off' | 'on', weibull_file=path, rule=None | 'threshold' | 'density')``.
         *args, **kwargs: the base head's arguments.
     """
 
@@ -68,7 +69,8 @@ class OpenWorldHeadMixin:
         self.num_known_classes = num_known_classes
         self.unknown_index = self.num_classes - 1
         self.energy_temperature = float(energy_temperature)
-        self.ebui = self._check_ebui({'mode': 'off', 'weibull_file': None, **(ebui or {})})
+        self.ebui = self._check_ebui({'mode': 'off', 'weibull_file': None, 'rule': None,
+                                      **(ebui or {})})
         self._weibull: Optional[WeibullEnergyModel] = None
         self._cls_input: Optional[Tensor] = None
         self.with_clustering = clustering is not None
@@ -86,6 +88,9 @@ class OpenWorldHeadMixin:
     def _check_ebui(ebui: dict) -> dict:
         if ebui['mode'] not in EBUI_MODES:
             raise ValueError(f'ebui.mode must be one of {EBUI_MODES}, got {ebui["mode"]!r}')
+        if ebui['rule'] is not None and ebui['rule'] not in RULES:
+            raise ValueError(f'ebui.rule must be None (the fit\'s rule) or one of {RULES}, got '
+                             f'{ebui["rule"]!r}')
         if ebui['mode'] == 'on' and not ebui['weibull_file']:
             raise ValueError('ebui.mode is "on" but no ebui.weibull_file is given: fit one with '
                              'tools/analysis_tools/fit_ore_weibull.py or set ebui.mode=off')
@@ -157,10 +162,11 @@ class OpenWorldHeadMixin:
         return losses
 
     def weibull_model(self) -> WeibullEnergyModel:
-        """The Weibull fit of ``ebui.weibull_file``, read once (checked against T)."""
+        """The Weibull fit of ``ebui.weibull_file``, read once (checked against T), deciding with
+        ``ebui.rule`` when set (else with the rule stored in the fit)."""
         if self._weibull is None:
-            self._weibull = WeibullEnergyModel.load(self.ebui['weibull_file'],
-                                                    self.energy_temperature)
+            model = WeibullEnergyModel.load(self.ebui['weibull_file'], self.energy_temperature)
+            self._weibull = model.with_rule(self.ebui['rule']) if self.ebui['rule'] else model
         return self._weibull
 
     def known_energies(self, cls_score: Tensor) -> Tensor:

@@ -150,17 +150,21 @@ def test_predictions_equal_the_base_head_with_ebui_off():
 
 
 def _write_fit(path, unknown_everywhere: bool, temperature=1.5):
+    """A fit whose threshold rule and density rule both say unknown (or known) everywhere."""
     wide, narrow = WeibullParams(1.0, -1e4, 1e3), WeibullParams(2.0, 1e4, 1.0)
     known, unknown = (narrow, wide) if unknown_everywhere else (wide, narrow)
-    WeibullEnergyModel(temperature, known, unknown, 'leakage_free', 10, 10).save(str(path))
+    threshold = float('-inf') if unknown_everywhere else float('inf')
+    WeibullEnergyModel(temperature, known, unknown, 'leakage_free', 10, 10,
+                       threshold=threshold).save(str(path))
 
 
+@pytest.mark.parametrize('rule', [None, 'threshold', 'density'])
 @pytest.mark.parametrize('unknown_everywhere', [True, False])
-def test_ebui_relabels_detections_whose_energy_looks_unknown(tmp_path, unknown_everywhere):
+def test_ebui_relabels_detections_whose_energy_looks_unknown(tmp_path, unknown_everywhere, rule):
     path = tmp_path / 'fit.json'
     _write_fit(path, unknown_everywhere)
     off = _predict(_head())[1]
-    on = _predict(_head(ebui=dict(mode='on', weibull_file=str(path))))[1]
+    on = _predict(_head(ebui=dict(mode='on', weibull_file=str(path), rule=rule)))[1]
     assert torch.equal(on.bboxes, off.bboxes) and torch.equal(on.scores, off.scores)
     expected = torch.full_like(off.labels, 3) if unknown_everywhere else off.labels
     assert len(off) > 0 and torch.equal(on.labels, expected)
@@ -179,7 +183,8 @@ def test_ebui_switched_on_without_a_fit_raises(tmp_path):
 
 @pytest.mark.parametrize('kwargs, message', [
     (dict(num_known_classes=4), 'num_known_classes'), (dict(num_known_classes=0), 'num_known_classes'),
-    (dict(energy_temperature=0.0), 'energy_temperature'), (dict(ebui=dict(mode='auto')), 'ebui.mode')])
+    (dict(energy_temperature=0.0), 'energy_temperature'), (dict(ebui=dict(mode='auto')), 'ebui.mode'),
+    (dict(ebui=dict(rule='ratio')), 'ebui.rule')])
 def test_bad_arguments_raise(kwargs, message):
     with pytest.raises(ValueError, match=message):
         _head(**kwargs)
