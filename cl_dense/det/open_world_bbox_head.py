@@ -27,9 +27,11 @@ class OpenWorldHeadMixin:
     (their logits are masked to -inf in every forward: never predicted, never a target), index
     ``num_classes - 1`` is "unknown" and ``num_classes`` the background.
 
-    Training: sampled negatives listed in ``SamplingResult.unknown_neg_inds`` (set by
-    :class:`~cl_dense.det.auto_label.UnknownAutoLabelSampler`) get the target "unknown" and no box
-    regression (there is no box to regress to). The classifier's input features of the foreground
+    Training: unknown targets come from unknown pseudo ground truth
+    (:class:`~cl_dense.det.open_world_roi_head.OpenWorldRoIHead`, ORE's auto-labelling) or, with
+    the legacy :class:`~cl_dense.det.auto_label.UnknownAutoLabelSampler`, from the sampled
+    negatives listed in ``SamplingResult.unknown_neg_inds``; they get no box regression unless
+    ``regress_unknown``. The classifier's input features of the foreground
     RoIs (known and unknown targets), optionally through a linear projection, feed ORE's
     clustering: :class:`~cl_dense.memory.ClassPrototypes` (store + momentum prototypes, one slot
     per head class) and a clustering loss (default :class:`PrototypeClusteringLoss`, weight 0.1).
@@ -51,12 +53,14 @@ class OpenWorldHeadMixin:
             features themselves, as in ORE).
         energy_temperature: T, used for every energy this head computes (and stored in fits).
         ebui: ``dict(mode='off' | 'on', weibull_file=path, rule=None | 'threshold' | 'density')``.
+        regress_unknown: regress unknown targets towards their (pseudo) ground truth (default:
+            no box regression for the unknown class).
         *args, **kwargs: the base head's arguments.
     """
 
     def __init__(self, *args, num_known_classes: int, clustering: Optional[dict] = DEFAULT_CLUSTERING,
                  cluster_proj_dim: Optional[int] = None, energy_temperature: float = 1.5,
-                 ebui: Optional[dict] = None, **kwargs) -> None:
+                 ebui: Optional[dict] = None, regress_unknown: bool = False, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         if not self.with_cls:
             raise ValueError('an open-world bbox head needs its classifier (with_cls=True)')
@@ -69,6 +73,7 @@ class OpenWorldHeadMixin:
         self.num_known_classes = num_known_classes
         self.unknown_index = self.num_classes - 1
         self.energy_temperature = float(energy_temperature)
+        self.regress_unknown = regress_unknown
         self.ebui = self._check_ebui({'mode': 'off', 'weibull_file': None, 'rule': None,
                                       **(ebui or {})})
         self._weibull: Optional[WeibullEnergyModel] = None
@@ -117,14 +122,17 @@ class OpenWorldHeadMixin:
 
     def get_targets(self, sampling_results: list, rcnn_train_cfg: ConfigDict,
                     concat: bool = True) -> tuple:
-        """The base head's targets, with the auto-labelled negatives of each image set to
-        "unknown" (label weight 1, no regression)."""
+        """The base head's targets; negatives listed in ``unknown_neg_inds`` (the legacy
+        sampler) become "unknown" (label weight 1). Unknown targets (from those or from unknown
+        pseudo ground truth) get no box regression unless ``regress_unknown``."""
         labels, label_weights, bbox_targets, bbox_weights = super().get_targets(
             sampling_results, rcnn_train_cfg, concat=False)
-        for image_labels, result in zip(labels, sampling_results):
+        for image_labels, image_bbox_weights, result in zip(labels, bbox_weights, sampling_results):
             picks = getattr(result, 'unknown_neg_inds', None)
             if picks is not None and picks.numel():
                 image_labels[result.pos_inds.numel() + picks] = self.unknown_index
+            if not self.regress_unknown:
+                image_bbox_weights[image_labels == self.unknown_index] = 0.0
         if concat:
             return tuple(torch.cat(t, 0) for t in (labels, label_weights, bbox_targets, bbox_weights))
         return labels, label_weights, bbox_targets, bbox_weights
@@ -166,7 +174,8 @@ class OpenWorldHeadMixin:
         ``ebui.rule`` when set (else with the rule stored in the fit)."""
         if self._weibull is None:
             model = WeibullEnergyModel.load(self.ebui['weibull_file'], self.energy_temperature)
-            self._weibull = model.with_rule(self.ebui['rule']) if self.ebui['rule'] else model
+            rule = self.ebui.get('rule')
+            self._weibull = model.with_rule(rule) if rule else model
         return self._weibull
 
     def known_energies(self, cls_score: Tensor) -> Tensor:

@@ -1,7 +1,7 @@
 # Everything but the detector for ORE on ORE's VOC-format OWOD release
 # (data/OWOD/VOC2007/{JPEGImages,Annotations,ImageSets/Main/{t1_train,t2_train,t2_ft,...,
 # all_task_test}.txt}): data, open-world evaluation, schedule, and ORE's head/sampler settings
-# (ore_head, ore_sampler) for the architecture files. A task config sets `task`, the head's
+# (ore_head, ore_roi_head) for the architecture files. A task config sets `task`, the head's
 # num_known_classes, the train list and (for t > 1) load_from.
 _base_ = ['mmdet::_base_/default_runtime.py', './owod_tasks.py']
 custom_imports = dict(imports=['cl_dense.det'], allow_failed_imports=False)
@@ -10,8 +10,10 @@ ore_clustering = dict(items_per_class=20, start_iter=1000, update_mu_iter=3000, 
                       loss=dict(type='PrototypeClusteringLoss', margin=10.0, form='paper',
                                 loss_weight=0.1))
 ore_head = dict(num_classes=81, clustering=ore_clustering, energy_temperature=1.5,
-                ebui=dict(mode='off', weibull_file=None))
-ore_sampler = dict(type='UnknownAutoLabelSampler', num_unknown=1, unknown_iou_thr=0.5)
+                ebui=dict(mode='off', weibull_file=None, rule=None), regress_unknown=False)
+# unknown pseudo ground truth: the top-1 proposal by RPN objectness among all proposals with
+# IoU < 0.5 to every known ground truth, per image
+ore_roi_head = dict(type='OpenWorldRoIHead', num_unknown=1, unknown_iou_thr=0.5)
 train_pipeline = [
     dict(type='LoadImageFromFile'),
     dict(type='LoadAnnotations', with_bbox=True),

@@ -1,8 +1,8 @@
 # CPU-sized Faster R-CNN for the real splits in ../shared/data: a ResNet-18 FPN with 16 base channels
-# trained from scratch, ORE's head and sampler, ORE's clustering schedule scaled to a few hundred
-# iterations (our choice). A dataset config sets data_root, the annotation files, `task`,
-# num_classes (= len(task classes) + 1) and num_known_classes. `plain_bbox_head` is the same head
-# without the open-world parts (the plain Faster R-CNN baseline).
+# trained from scratch, ORE's open-world head and RoI head (unknown pseudo ground truth), ORE's
+# clustering schedule scaled to a few hundred iterations (our choice). A dataset config sets
+# data_root, the annotation files, `task`, num_classes (= len(task classes) + 1) and
+# num_known_classes. `plain_bbox_head` holds the base head's settings.
 _base_ = ['mmdet::_base_/models/faster-rcnn_r50_fpn.py', 'mmdet::_base_/default_runtime.py']
 custom_imports = dict(imports=['cl_dense.det'], allow_failed_imports=False)
 plain_bbox_head = dict(
@@ -21,12 +21,12 @@ model = dict(
     neck=dict(in_channels=[16, 32, 64, 128], out_channels=64),
     rpn_head=dict(in_channels=64, feat_channels=64),
     roi_head=dict(
+        type='OpenWorldRoIHead', num_unknown=1, unknown_iou_thr=0.5,
         bbox_roi_extractor=dict(out_channels=64),
         bbox_head=dict(plain_bbox_head, _delete_=True, type='OpenWorldShared2FCBBoxHead',
                        clustering=ore_clustering, energy_temperature=1.5,
-                       ebui=dict(mode='off', weibull_file=None))),
-    train_cfg=dict(rcnn=dict(sampler=dict(type='UnknownAutoLabelSampler', num_unknown=1,
-                                          unknown_iou_thr=0.5))))
+                       ebui=dict(mode='off', weibull_file=None, rule=None),
+                       regress_unknown=False)))
 image_scale = (320, 240)
 train_pipeline = [
     dict(type='LoadImageFromFile'),
