@@ -16,6 +16,7 @@ from .energy import RULES, WeibullEnergyModel, energy_score
 
 EBUI_MODES = ('off', 'on')
 DEFAULT_CLUSTERING = dict(items_per_class=20, start_iter=1000, update_mu_iter=3000, momentum=0.99,
+                          background_prototype=True,
                           loss=dict(type='PrototypeClusteringLoss', margin=10.0, loss_weight=0.1))
 
 
@@ -34,7 +35,7 @@ class OpenWorldHeadMixin:
     ``regress_unknown``. The classifier's input features of the foreground
     RoIs (known and unknown targets), optionally through a linear projection, feed ORE's
     clustering: :class:`~cl_dense.memory.ClassPrototypes` (store + momentum prototypes, one slot
-    per head class) and a clustering loss (default :class:`PrototypeClusteringLoss`, weight 0.1).
+    per head class, plus one for the background with ``background_prototype``) and a clustering loss (default :class:`PrototypeClusteringLoss`, weight 0.1).
     The loss uses the prototypes as they are at this iteration; the features are pushed
     (detached, all-gathered) after it.
 
@@ -47,8 +48,10 @@ class OpenWorldHeadMixin:
 
     Args:
         num_known_classes: classes known so far (a prefix of the class list).
-        clustering: ``dict(items_per_class, start_iter, update_mu_iter, momentum, loss)`` (see
-            ``DEFAULT_CLUSTERING``), or ``None`` for no clustering.
+        clustering: ``dict(items_per_class, start_iter, update_mu_iter, momentum,
+            background_prototype, loss)`` (see ``DEFAULT_CLUSTERING``; ``background_prototype``:
+            keep a background prototype that foreground features are pushed away from, as ORE's
+            code does), or ``None`` for no clustering.
         cluster_proj_dim: project the features to this size for clustering (``None``: the
             features themselves, as in ORE).
         energy_temperature: T, used for every energy this head computes (and stored in fits).
@@ -84,8 +87,14 @@ class OpenWorldHeadMixin:
             feat_dim = self.fc_cls.in_features
             self.cluster_proj = (nn.Linear(feat_dim, cluster_proj_dim) if cluster_proj_dim
                                  else nn.Identity())
+            unknown_keys = set(clustering) - set(DEFAULT_CLUSTERING)
+            if unknown_keys:
+                raise ValueError(f'unknown clustering settings {sorted(unknown_keys)}; known: '
+                                 f'{sorted(DEFAULT_CLUSTERING)}')
+            self.background_prototype = bool(clustering['background_prototype'])
             self.prototypes = ClassPrototypes(
-                self.num_classes, cluster_proj_dim or feat_dim, clustering['items_per_class'],
+                self.num_classes + int(self.background_prototype), cluster_proj_dim or feat_dim,
+                clustering['items_per_class'],
                 clustering['start_iter'], clustering['update_mu_iter'], clustering['momentum'])
             self.cluster_loss = MODELS.build(clustering['loss'])
 
@@ -155,17 +164,23 @@ class OpenWorldHeadMixin:
     def clustering_loss(self, features: Tensor, labels: Tensor) -> dict:
         """Clustering loss of the foreground RoIs and the store update.
 
+        With ``background_prototype`` (ORE's code) background RoIs are stored too (slot
+        ``num_classes``), so a background prototype exists and every foreground RoI is pushed a
+        margin away from it like from any other class's prototype; background RoIs themselves are
+        not in the loss.
+
         Args:
             features: [R, F] the classifier's input features of the sampled RoIs.
             labels: [R] their targets (background = ``num_classes``).
         """
-        foreground = labels < self.num_classes
-        embeddings = self.cluster_proj(features[foreground])
-        fg_labels = labels[foreground]
+        stored = labels <= self.num_classes if self.background_prototype else labels < self.num_classes
+        embeddings, stored_labels = self.cluster_proj(features[stored]), labels[stored]
+        foreground = stored_labels < self.num_classes
         active = self.prototypes.step()
         valid = self.prototypes.valid if active else torch.zeros_like(self.prototypes.valid)
-        losses = self.cluster_loss(embeddings, fg_labels, self.prototypes.prototypes, valid)
-        self.prototypes.push(embeddings, fg_labels)
+        losses = self.cluster_loss(embeddings[foreground], stored_labels[foreground],
+                                   self.prototypes.prototypes, valid)
+        self.prototypes.push(embeddings, stored_labels)
         losses['cluster_prototypes'] = valid.sum().float()
         return losses
 

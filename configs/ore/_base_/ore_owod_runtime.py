@@ -7,6 +7,7 @@ _base_ = ['mmdet::_base_/default_runtime.py', './owod_tasks.py']
 custom_imports = dict(imports=['cl_dense.det'], allow_failed_imports=False)
 data_root = 'data/OWOD/'
 ore_clustering = dict(items_per_class=20, start_iter=1000, update_mu_iter=3000, momentum=0.99,
+                      background_prototype=True,
                       loss=dict(type='PrototypeClusteringLoss', margin=10.0, form='paper',
                                 loss_weight=0.1))
 ore_head = dict(num_classes=81, clustering=ore_clustering, energy_temperature=1.5,

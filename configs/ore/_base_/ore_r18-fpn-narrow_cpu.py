@@ -12,7 +12,13 @@ plain_bbox_head = dict(
     reg_class_agnostic=False,
     loss_cls=dict(type='CrossEntropyLoss', use_sigmoid=False, loss_weight=1.0),
     loss_bbox=dict(type='L1Loss', loss_weight=1.0))
-ore_clustering = dict(items_per_class=20, start_iter=100, update_mu_iter=50, momentum=0.99,
+# clustering schedule for runs of a few hundred iterations (our choice; ORE: prototypes from
+# iteration 1000, updated every 3000 with momentum 0.99 over ~90k): prototypes from 10 % of the
+# run, updated every 2 % of it with momentum 0.9, so they keep following the features instead of
+# being taken once from a barely trained network. compare_ore.py rescales start_iter and
+# update_mu_iter with --iters; a background prototype as in ORE's code.
+ore_clustering = dict(items_per_class=20, start_iter=30, update_mu_iter=6, momentum=0.9,
+                      background_prototype=True,
                       loss=dict(type='PrototypeClusteringLoss', margin=10.0, form='paper',
                                 loss_weight=0.1))
 model = dict(
