@@ -5,10 +5,11 @@ from typing import Iterable
 
 import numpy as np
 import torch
-from mmdet.structures.bbox import bbox2roi, get_box_tensor, scale_boxes
+from mmdet.structures.bbox import bbox2roi
 from torchvision.ops import box_iou
 
 from .auto_label import select_unknown_proposals
+from .diagnostics import input_scale_gt
 from .energy import PROTOCOLS, WeibullEnergyModel
 
 
@@ -45,9 +46,7 @@ def batch_roi_energies(model, data_batch: dict, protocol: str, num_unknown: int 
     energies = energies.split([len(p) for p in proposals])
     known, unknown = [], []
     for sample, props, energy in zip(samples, proposals, energies):
-        gt_boxes = scale_boxes(get_box_tensor(sample.gt_instances.bboxes),
-                               sample.metainfo['scale_factor'])
-        gt_labels = sample.gt_instances.labels
+        gt_boxes, gt_labels = input_scale_gt(sample)
         is_unknown_gt = gt_labels == head.unknown_index
         if protocol == 'leakage_free' and bool(is_unknown_gt.any()):
             raise ValueError('the leakage-free protocol needs a split without unknown labels '

@@ -28,7 +28,8 @@ test_pipeline = [
     dict(type='LoadImageFromFile'),
     dict(type='Resize', scale=(1333, 800), keep_ratio=True),
     dict(type='LoadAnnotations', with_bbox=True),
-    dict(type='PackDetInputs', meta_keys=('img_id', 'img_path', 'ori_shape', 'img_shape', 'scale_factor')),
+    dict(type='PackDetInputs', meta_keys=('img_id', 'img_path', 'ori_shape', 'img_shape', 'scale_factor',
+                                                'source_labels')),
 ]
 owod_dataset = dict(type='OpenWorldVOCDataset', data_root=data_root,
                     data_prefix=dict(sub_data_root='VOC2007/'))
