@@ -35,3 +35,16 @@ def test_prototypes_follow_the_features_during_the_configs_run(name):
     cfg = Config.fromfile(str(PROJECT_ROOT / 'configs/ore' / name))
     clustering = cfg.model.roi_head.bbox_head.clustering
     assert _followed_fraction(clustering, cfg.train_cfg.max_iters) > 0.5
+
+
+@pytest.mark.parametrize('iters', [150, 500, 1000])
+@pytest.mark.parametrize('variant', ['ore', 'ore_objectness'])
+def test_compare_ore_rescales_the_schedule_to_its_run_length(variant, iters):
+    tool = load_tool('analysis_tools/compare_ore.py')
+    cfg = tool.build_cfg(PROJECT_ROOT / 'configs/ore' / (
+        f'{tool.TRAINED[variant][0]}_r18-fpn-narrow_1xb4-300it_chess-t1-512x343.py'),
+        tool.variant_options(variant, 0, iters))
+    assert cfg.train_cfg.max_iters == iters
+    assert _followed_fraction(cfg.model.roi_head.bbox_head.clustering, iters) > 0.5
+    # the plain baseline has no clustering to schedule
+    assert not any('clustering' in o for o in tool.variant_options('plain', 0, iters))
