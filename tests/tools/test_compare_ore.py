@@ -37,6 +37,8 @@ def test_variants_share_data_detector_and_schedule(compare, dataset):
         assert cfgs[name].model.roi_head.bbox_head.clustering is None
     assert cfgs['plain'].train_dataloader.dataset.labels == 'current'
     assert cfgs['positive_control'].train_dataloader.dataset.labels == 'open'
+    assert cfgs['positive_control'].model.roi_head.bbox_head.regress_unknown
+    assert not cfgs['plain'].model.roi_head.bbox_head.regress_unknown
     assert cfgs['plain'].train_cfg.val_interval == 100  # the known-mAP curve
     for name in ('ore', 'ore_objectness'):
         assert cfgs[name].model.roi_head.num_unknown == 1

@@ -9,7 +9,8 @@ Per dataset and seed, one after the other (never beside each other):
 - trainings (``tools/train.py`` in a subprocess, the checkout's code): ``Faster R-CNN`` (plain;
   validated 5 times to show whether known mAP has plateaued), ``ORE``, ``ORE + objectness``
   (OLN-style RPN) and the ``positive control`` (the plain detector trained with the unknown
-  objects annotated as "unknown": the ceiling of this detector and schedule). Each validates at
+  objects annotated as "unknown", their boxes regressed like any class's: the ceiling of this
+  detector and schedule). Each validates at
   the end with ``OpenWorldMetric``; the plain and ORE rows are "- EBUI";
 - EBUI rows: the identifier fitted on the held-out test split for the plain detector
   (``Faster R-CNN + EBUI``, leakage-free: what ORE's training adds), for ORE (leakage-free and
@@ -51,7 +52,8 @@ TRAINED = {
     'ore': ('ore_faster-rcnn', 'ORE', [], True),
     'ore_objectness': ('ore-objectness_faster-rcnn', 'ORE + objectness', [], True),
     'positive_control': ('faster-rcnn', 'positive control (unknowns annotated)',
-                         ['train_dataloader.dataset.labels=open'], False),
+                         ['train_dataloader.dataset.labels=open',
+                          'model.roi_head.bbox_head.regress_unknown=True'], False),
 }
 # EBUI rows: name -> (trained variant, fit protocol, label)
 EBUI = {
