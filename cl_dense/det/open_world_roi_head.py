@@ -10,7 +10,6 @@ from mmdet.structures import DetDataSample
 from mmdet.structures.bbox import BaseBoxes, get_box_tensor
 from mmengine.structures import InstanceData
 
-
 from .auto_label import select_unknown_proposals
 
 
