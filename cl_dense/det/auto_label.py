@@ -1,5 +1,8 @@
 """ORE's unknown auto-labelling: background proposals with the highest RPN objectness become
-"unknown" training targets."""
+"unknown" training targets. :func:`select_unknown_proposals` makes the pick; the configs use it
+through :class:`~cl_dense.det.open_world_roi_head.OpenWorldRoIHead` (pseudo ground truth chosen
+among all proposals). :class:`UnknownAutoLabelSampler` is the pre-fix form (the pick among the
+sampled negatives only, one RoI per pick), kept to reproduce earlier results."""
 from typing import Optional
 
 import torch
@@ -43,7 +46,9 @@ def select_unknown_proposals(boxes: Tensor, objectness: Tensor, gt_boxes: Tensor
 
 @TASK_UTILS.register_module()
 class UnknownAutoLabelSampler(RandomSampler):
-    """mmdet's :class:`RandomSampler` that also picks, per image, the ``num_unknown`` sampled
+    """Legacy (pre-fix) auto-labelling; use :class:`OpenWorldRoIHead` instead.
+
+    mmdet's :class:`RandomSampler` that also picks, per image, the ``num_unknown`` sampled
     negatives with the highest RPN objectness among those with IoU < ``unknown_iou_thr`` to every
     (known) ground truth, for the open-world bbox head to label "unknown".
 

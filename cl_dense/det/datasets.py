@@ -102,14 +102,21 @@ class OpenWorldDatasetMixin:
         raise NotImplementedError
 
     def parse_data_info(self, raw_data_info: dict) -> dict:
+        """The base dataset's info with the instances relabelled for the task, and
+        ``source_labels``: the task-class index of each kept, not ignored instance (unknown ones
+        included), for per-class unknown recall (pipelines pass it on when ``PackDetInputs``
+        lists it in ``meta_keys``)."""
         info = super().parse_data_info(raw_data_info)
-        instances = []
+        instances, sources = [], []
         for instance in info['instances']:
-            label = self.task.map_label(self.source_class_name(instance['bbox_label']),
-                                        self.label_mode)
+            name = self.source_class_name(instance['bbox_label'])
+            label = self.task.map_label(name, self.label_mode)
             if label is not None:
                 instances.append(dict(instance, bbox_label=label))
+                if not instance.get('ignore_flag', 0):
+                    sources.append(self.task.classes.index(name))
         info['instances'] = instances
+        info['source_labels'] = sources
         return info
 
     def filter_data(self) -> list:

@@ -5,10 +5,11 @@ from typing import Iterable
 
 import numpy as np
 import torch
-from mmdet.structures.bbox import bbox2roi, get_box_tensor, scale_boxes
+from mmdet.structures.bbox import bbox2roi
 from torchvision.ops import box_iou
 
 from .auto_label import select_unknown_proposals
+from .diagnostics import input_scale_gt
 from .energy import PROTOCOLS, WeibullEnergyModel
 
 
@@ -45,9 +46,7 @@ def batch_roi_energies(model, data_batch: dict, protocol: str, num_unknown: int 
     energies = energies.split([len(p) for p in proposals])
     known, unknown = [], []
     for sample, props, energy in zip(samples, proposals, energies):
-        gt_boxes = scale_boxes(get_box_tensor(sample.gt_instances.bboxes),
-                               sample.metainfo['scale_factor'])
-        gt_labels = sample.gt_instances.labels
+        gt_boxes, gt_labels = input_scale_gt(sample)
         is_unknown_gt = gt_labels == head.unknown_index
         if protocol == 'leakage_free' and bool(is_unknown_gt.any()):
             raise ValueError('the leakage-free protocol needs a split without unknown labels '
@@ -70,9 +69,9 @@ def _as_array(parts: list) -> np.ndarray:
 
 
 def fit_energy_model(model, batches: Iterable[dict], protocol: str, num_unknown: int = 1,
-                     iou_thr: float = 0.5) -> WeibullEnergyModel:
+                     iou_thr: float = 0.5, rule: str = 'threshold') -> WeibullEnergyModel:
     """Collect the RoI energies of every batch (:func:`batch_roi_energies`) and fit the two
-    Weibull models with the head's temperature."""
+    Weibull models with the head's temperature (``rule``: the decision rule stored in the fit)."""
     model.eval()
     known, unknown = [], []
     for batch in batches:
@@ -80,4 +79,4 @@ def fit_energy_model(model, batches: Iterable[dict], protocol: str, num_unknown:
         known.append(k)
         unknown.append(u)
     return WeibullEnergyModel.fit(np.concatenate(known), np.concatenate(unknown),
-                                  model.roi_head.bbox_head.energy_temperature, protocol)
+                                  model.roi_head.bbox_head.energy_temperature, protocol, rule)

@@ -1,7 +1,7 @@
-# The plain Faster R-CNN baseline of the ORE BCCD config: same data, schedule and evaluation, the
-# plain head (2 known classes) and mmdet's RandomSampler (no auto-labelling, no clustering).
+# The plain Faster R-CNN baseline of the ORE config: same data, schedule, evaluation and head
+# classes; no unknown pseudo ground truth (num_unknown=0), no clustering. The head is the
+# open-world head without its open-world training parts: its "unknown" logit is never a target,
+# and it gives each detection its energy, so EBUI can be fitted on this detector
+# ("Faster R-CNN + EBUI", tools/analysis_tools/compare_ore.py).
 _base_ = ['./ore_faster-rcnn_r18-fpn-narrow_1xb4-300it_bccd-t1-320x240.py']
-model = dict(roi_head=dict(bbox_head=dict(_base_.plain_bbox_head, _delete_=True, num_classes=2)),
-             train_cfg=dict(rcnn=dict(sampler=dict(
-                 _delete_=True, type='RandomSampler', num=512, pos_fraction=0.25, neg_pos_ub=-1,
-                 add_gt_as_proposals=True))))
+model = dict(roi_head=dict(num_unknown=0, bbox_head=dict(clustering=None)))

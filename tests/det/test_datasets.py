@@ -78,6 +78,17 @@ def test_labels_per_task_and_mode(tmp_path, kind, task, labels, test_mode, expec
     assert _labels(dataset) == expected
 
 
+@pytest.mark.parametrize('kind', ['coco', 'voc'])
+def test_source_labels_name_the_class_of_each_ground_truth(tmp_path, kind):
+    dataset = _build(kind, tmp_path, task=T1, labels='open', test_mode=True)
+    infos = {str(info['img_id']): info for info in (dataset.get_data_info(i)
+                                                       for i in range(len(dataset)))}
+    # image 3: dog, dog, bus -> labels 1, 1, 4 (unknown); classes 1, 1, 3 (bus)
+    assert [i['bbox_label'] for i in infos['3']['instances']] == [1, 1, 4]
+    assert infos['3']['source_labels'] == [1, 1, 3]
+    assert infos['1']['source_labels'] == [0, 2] and infos['4']['source_labels'] == []
+
+
 def test_image_ids_file_keeps_only_those_images(tmp_path):
     ids = tmp_path / 'exemplars.json'
     ids.write_text(json.dumps([3, 4]))

@@ -112,3 +112,65 @@ def test_class_mismatch_and_bad_arguments_raise():
         OpenWorldMetric(task=TASK, ap_mode='coco')
     with pytest.raises(ValueError, match='0.8'):
         OpenWorldMetric(task=TASK, wi_recalls=(0.5,))
+
+
+# where unknowns are lost: a known, c and d unknown (label 4)
+TASK_CD = dict(classes=['a', 'b', 'c', 'd'], known=['a'], current=['a'])
+SRC_C, SRC_D, UNK4 = 2, 3, 4
+
+
+def _lost_unknowns_sample(with_sources=True):
+    sample = _sample(
+        gts=[([0, 0, 10, 10], A), ([20, 0, 30, 10], UNK4), ([40, 0, 50, 10], UNK4),
+             ([60, 0, 70, 10], UNK4), ([80, 0, 90, 10], UNK4)],
+        dets=[([0, 0, 10, 10], A, 0.95),      # known tp
+              ([20, 0, 30, 10], UNK4, 0.9),   # unknown tp (a c)
+              ([20, 0, 30, 10], UNK4, 0.5),   # duplicate: fp
+              ([40, 0, 50, 10], UNK4, 0.02),  # unknown tp (a d) below score 0.05
+              ([60, 0, 70, 10], A, 0.8)])     # a d found but called a
+    if with_sources:                          # the c at x=80 is never found
+        sample['source_labels'] = [0, SRC_C, SRC_D, SRC_D, SRC_C]
+    return sample
+
+
+def _evaluate_cd(samples):
+    metric = OpenWorldMetric(task=TASK_CD)
+    metric.dataset_meta = dict(classes=('a', 'b', 'c', 'd', 'unknown'))
+    metric.process({}, samples)
+    return metric.compute_metrics(metric.results)
+
+
+def test_unknown_recall_per_class_at_scores_and_with_any_label():
+    m = _evaluate_cd([_lost_unknowns_sample()])
+    assert m['unknown_gts'] == 4
+    assert m['U_Recall'] == pytest.approx(50.0)          # the c at 20 and the d at 40
+    assert m['U_Recall@0.05'] == pytest.approx(25.0)     # the d's detection scores 0.02
+    assert m['U_Recall@0.001'] == pytest.approx(50.0)
+    assert m['U_Recall_any'] == pytest.approx(75.0)      # plus the d called "a"
+    assert m['U_Recall/c'] == pytest.approx(50.0) and m['unknown_gts/c'] == 2
+    assert m['U_Recall/d'] == pytest.approx(50.0) and m['unknown_gts/d'] == 2
+    assert not any(k.startswith('U_Recall/') and k[9:] in ('a', 'b') for k in m)
+
+
+def test_without_source_labels_no_per_class_entries_and_mismatch_raises():
+    m = _evaluate_cd([_lost_unknowns_sample(with_sources=False)])
+    assert m['U_Recall_any'] == pytest.approx(75.0)
+    assert not any(k.startswith('U_Recall/') for k in m)
+    bad = _lost_unknowns_sample()
+    bad['source_labels'] = [0, 2]
+    with pytest.raises(ValueError, match='source_labels'):
+        _evaluate_cd([bad])
+
+
+def test_voc_matching_of_ground_truths():
+    from cl_dense.det.metrics import voc_matched_gts
+    gts = np.array([[0, 0, 10, 10], [20, 0, 30, 10]], dtype=np.float32)
+    ignore = np.array([[40, 0, 50, 10]], dtype=np.float32)
+    dets = np.array([[0, 0, 10, 10, 0.3],     # takes gt 0
+                     [1, 0, 11, 10, 0.9],     # best box gt 0 too, higher score: takes it first
+                     [40, 0, 50, 10, 0.8],    # on the ignored box: nothing
+                     [20, 0, 26, 10, 0.7]],   # IoU 0.6 with gt 1
+                    dtype=np.float32)
+    assert voc_matched_gts(dets, gts, ignore, 0.5).tolist() == [True, True]
+    assert voc_matched_gts(dets, gts, ignore, 0.7).tolist() == [True, False]
+    assert voc_matched_gts(dets[:0], gts, ignore, 0.5).tolist() == [False, False]

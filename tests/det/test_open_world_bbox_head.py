@@ -90,6 +90,7 @@ def test_losses_are_finite_with_masked_logits_and_gradients_flow():
 
 def test_clustering_loss_uses_store_means_at_start_iter_and_detached_store():
     head = _head(clustering=dict(items_per_class=64, start_iter=1, update_mu_iter=100,
+                                 background_prototype=False,
                                  loss=dict(type='PrototypeClusteringLoss', margin=3.0,
                                            loss_weight=0.1)))
     kept = []
@@ -150,17 +151,21 @@ def test_predictions_equal_the_base_head_with_ebui_off():
 
 
 def _write_fit(path, unknown_everywhere: bool, temperature=1.5):
+    """A fit whose threshold rule and density rule both say unknown (or known) everywhere."""
     wide, narrow = WeibullParams(1.0, -1e4, 1e3), WeibullParams(2.0, 1e4, 1.0)
     known, unknown = (narrow, wide) if unknown_everywhere else (wide, narrow)
-    WeibullEnergyModel(temperature, known, unknown, 'leakage_free', 10, 10).save(str(path))
+    threshold = float('-inf') if unknown_everywhere else float('inf')
+    WeibullEnergyModel(temperature, known, unknown, 'leakage_free', 10, 10,
+                       threshold=threshold).save(str(path))
 
 
+@pytest.mark.parametrize('rule', [None, 'threshold', 'density'])
 @pytest.mark.parametrize('unknown_everywhere', [True, False])
-def test_ebui_relabels_detections_whose_energy_looks_unknown(tmp_path, unknown_everywhere):
+def test_ebui_relabels_detections_whose_energy_looks_unknown(tmp_path, unknown_everywhere, rule):
     path = tmp_path / 'fit.json'
     _write_fit(path, unknown_everywhere)
     off = _predict(_head())[1]
-    on = _predict(_head(ebui=dict(mode='on', weibull_file=str(path))))[1]
+    on = _predict(_head(ebui=dict(mode='on', weibull_file=str(path), rule=rule)))[1]
     assert torch.equal(on.bboxes, off.bboxes) and torch.equal(on.scores, off.scores)
     expected = torch.full_like(off.labels, 3) if unknown_everywhere else off.labels
     assert len(off) > 0 and torch.equal(on.labels, expected)
@@ -179,7 +184,8 @@ def test_ebui_switched_on_without_a_fit_raises(tmp_path):
 
 @pytest.mark.parametrize('kwargs, message', [
     (dict(num_known_classes=4), 'num_known_classes'), (dict(num_known_classes=0), 'num_known_classes'),
-    (dict(energy_temperature=0.0), 'energy_temperature'), (dict(ebui=dict(mode='auto')), 'ebui.mode')])
+    (dict(energy_temperature=0.0), 'energy_temperature'), (dict(ebui=dict(mode='auto')), 'ebui.mode'),
+    (dict(ebui=dict(rule='ratio')), 'ebui.rule'), (dict(clustering=dict(start=1)), 'clustering')])
 def test_bad_arguments_raise(kwargs, message):
     with pytest.raises(ValueError, match=message):
         _head(**kwargs)
@@ -192,3 +198,41 @@ def test_a_deep_copy_still_trains_and_leaves_no_hook_behind():
     out = head.loss_and_target(*_forward(head, results, 5), results, TRAIN_CFG)
     assert torch.isfinite(out['loss_bbox']['loss_cluster'])
     assert not head.fc_cls._forward_pre_hooks
+
+
+@pytest.mark.parametrize('form', ['paper', 'public'])
+def test_background_prototype_pushes_foreground_away_as_in_ores_code(form):
+    head = _head(clustering=dict(items_per_class=256, start_iter=1, update_mu_iter=100,
+                                 background_prototype=True,
+                                 loss=dict(type='PrototypeClusteringLoss', margin=3.0, form=form,
+                                           loss_weight=1.0)))
+    kept = []
+    head.fc_cls.register_forward_pre_hook(lambda module, inputs: kept.append(inputs[0]))
+    results = _sampling_results(6)
+    labels0 = head.loss_and_target(*_forward(head, results, 6), results, TRAIN_CFG)['bbox_targets'][0]
+    # one slot per head class plus the background's (index num_classes = 4)
+    assert head.prototypes.prototypes.shape[0] == 5
+    second = head.loss_and_target(*_forward(head, results, 7), results, TRAIN_CFG)
+    labels1 = second['bbox_targets'][0]
+    assert head.prototypes.valid[4]
+    background_mean = kept[0][labels0 == 4].detach().mean(0)
+    assert torch.allclose(head.prototypes.prototypes[4], background_mean, atol=1e-6)
+    # the loss: foreground RoIs only, each against every valid prototype, background included
+    protos, valid = head.prototypes.prototypes, head.prototypes.valid
+    fg = labels1 < 4
+    feats, fg_labels = kept[1][fg], labels1[fg]
+    columns = valid.nonzero().squeeze(1).tolist()
+    assert 4 in columns
+    terms = []
+    for f, c in zip(feats, fg_labels.tolist()):
+        for j in columns:
+            if form == 'paper':
+                d = torch.linalg.vector_norm(f - protos[j])
+                terms.append(d if j == c else (3.0 - d).clamp(min=0))
+            else:  # cdist with p = 10, HingeEmbeddingLoss(margin=2), mean over all pairs
+                d = torch.linalg.vector_norm(f - protos[j], ord=10)
+                terms.append(d if j == c else (2.0 - d).clamp(min=0))
+    expected = (torch.stack(terms).sum() / fg.sum() if form == 'paper'
+                else torch.stack(terms).mean())
+    assert second['loss_bbox']['cluster_rois'].item() == fg.sum().item()
+    assert second['loss_bbox']['loss_cluster'].item() == pytest.approx(expected.item(), rel=1e-5)

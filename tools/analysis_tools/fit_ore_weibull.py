@@ -1,11 +1,11 @@
 """Fit ORE's energy-based unknown identifier (two Weibull models) for a trained checkpoint.
 
     python tools/analysis_tools/fit_ore_weibull.py CONFIG CHECKPOINT --protocol leakage_free
-        [--ann-file HELD_OUT.json] [--out FIT.json] [--max-batches N] [--cfg-options k=v ...]
+        [--rule threshold|density] [--ann-file HELD_OUT.json] [--out FIT.json] [--max-batches N] [--cfg-options k=v ...]
 
 Runs the model on a held-out split (the config's val dataset, with ``--ann-file`` replacing its
 annotation file), collects the known-class energies of the RoIs (with the bbox head's temperature)
-and fits ``scipy.stats.weibull_min`` to the known and the unknown ones
+and fits ``scipy.stats.weibull_min`` to the negated known and unknown ones
 (:func:`cl_dense.det.energy_fit.fit_energy_model`). Protocols: ``paper`` (the split keeps its
 unknown labels, ORE's protocol, label leakage) and ``leakage_free`` (the split is loaded with known
 labels only; unknowns are the auto-labeller's picks). The fit is written next to the checkpoint
@@ -27,6 +27,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument('config')
     parser.add_argument('checkpoint')
     parser.add_argument('--protocol', choices=['paper', 'leakage_free'], default='leakage_free')
+    parser.add_argument('--rule', choices=['threshold', 'density'], default='threshold',
+                        help="decision rule stored in the fit: one energy threshold (monotone) "
+                             "or ORE's density comparison")
     parser.add_argument('--ann-file', help="held-out split's annotation file (val dataset's by default)")
     parser.add_argument('--out', help='output JSON (default: next to the checkpoint)')
     parser.add_argument('--max-batches', type=int, help='use only the first N batches')
@@ -62,11 +65,11 @@ def main(argv: list[str] | None = None) -> str:
     load_checkpoint(model, args.checkpoint, map_location='cpu')
     loader = Runner.build_dataloader(held_out_loader_cfg(cfg, args.protocol, args.ann_file))
     batches = itertools.islice(loader, args.max_batches) if args.max_batches else loader
-    fit = fit_energy_model(model, batches, args.protocol)
+    fit = fit_energy_model(model, batches, args.protocol, rule=args.rule)
     out = args.out or weibull_path_for(args.checkpoint)
     fit.save(out)
-    print(f'Weibull fit ({args.protocol}, T={fit.temperature}, {fit.num_known} known / '
-          f'{fit.num_unknown} unknown energies) written to {osp.abspath(out)}')
+    print(f'Weibull fit ({args.protocol}, rule {fit.rule}, energy threshold {fit.threshold:.3f}, '
+          f'T={fit.temperature}, {fit.num_known} known / {fit.num_unknown} unknown energies) written to {osp.abspath(out)}')
     return out
 
 

@@ -1,17 +1,20 @@
 # Everything but the detector for ORE on ORE's VOC-format OWOD release
 # (data/OWOD/VOC2007/{JPEGImages,Annotations,ImageSets/Main/{t1_train,t2_train,t2_ft,...,
 # all_task_test}.txt}): data, open-world evaluation, schedule, and ORE's head/sampler settings
-# (ore_head, ore_sampler) for the architecture files. A task config sets `task`, the head's
+# (ore_head, ore_roi_head) for the architecture files. A task config sets `task`, the head's
 # num_known_classes, the train list and (for t > 1) load_from.
 _base_ = ['mmdet::_base_/default_runtime.py', './owod_tasks.py']
 custom_imports = dict(imports=['cl_dense.det'], allow_failed_imports=False)
 data_root = 'data/OWOD/'
 ore_clustering = dict(items_per_class=20, start_iter=1000, update_mu_iter=3000, momentum=0.99,
+                      background_prototype=True,
                       loss=dict(type='PrototypeClusteringLoss', margin=10.0, form='paper',
                                 loss_weight=0.1))
 ore_head = dict(num_classes=81, clustering=ore_clustering, energy_temperature=1.5,
-                ebui=dict(mode='off', weibull_file=None))
-ore_sampler = dict(type='UnknownAutoLabelSampler', num_unknown=1, unknown_iou_thr=0.5)
+                ebui=dict(mode='off', weibull_file=None, rule=None), regress_unknown=False)
+# unknown pseudo ground truth: the top-1 proposal by RPN objectness among all proposals with
+# IoU < 0.5 to every known ground truth, per image
+ore_roi_head = dict(type='OpenWorldRoIHead', num_unknown=1, unknown_iou_thr=0.5)
 train_pipeline = [
     dict(type='LoadImageFromFile'),
     dict(type='LoadAnnotations', with_bbox=True),
@@ -25,7 +28,8 @@ test_pipeline = [
     dict(type='LoadImageFromFile'),
     dict(type='Resize', scale=(1333, 800), keep_ratio=True),
     dict(type='LoadAnnotations', with_bbox=True),
-    dict(type='PackDetInputs', meta_keys=('img_id', 'img_path', 'ori_shape', 'img_shape', 'scale_factor')),
+    dict(type='PackDetInputs', meta_keys=('img_id', 'img_path', 'ori_shape', 'img_shape', 'scale_factor',
+                                                'source_labels')),
 ]
 owod_dataset = dict(type='OpenWorldVOCDataset', data_root=data_root,
                     data_prefix=dict(sub_data_root='VOC2007/'))

@@ -1,0 +1,5 @@
+# "ORE + objectness": the RPN's objectness trained as class-agnostic localisation quality
+# (OLN-style ObjectnessRPNHead, _base_/objectness_rpn.py); otherwise the base config.
+_base_ = ['./ore_faster-rcnn_r50-c4_8xb2-36k_owod-t1.py',
+          './_base_/objectness_rpn.py']
+model = dict(rpn_head=_base_.objectness_rpn_head)
