@@ -19,8 +19,10 @@ setup(
         'torch==2.14.1',
         'torchvision==0.29.1',
         'mmengine==0.10.7',
-        # mmcv has no wheel for torch 2.14: tools/setup_env.sh builds it from the sdist with ops.
-        'mmcv==2.1.0',
+        # mmcv 2.1.0 comes in two distributions that install the same `mmcv` package, so neither
+        # is a hard requirement: tools/setup_env.sh installs mmcv-lite (default; the `lite` extra)
+        # with cl_dense's torchvision-backed mmcv._ext, or builds mmcv with its compiled ops
+        # (CL_DENSE_MMCV=full; no wheel exists for torch 2.14).
         'mmsegmentation==1.2.2',
         'mmdet==3.3.0',
         # SimCLR / SwAV / BYOL of configs/selfsup_zoo; its requirements pin neither torch nor mmcv
@@ -38,7 +40,7 @@ setup(
         'scikit-learn',
         'tensorboard',
     ],
-    extras_require={'tests': ['pytest', 'pytest-timeout']},
+    extras_require={'tests': ['pytest', 'pytest-timeout'], 'lite': ['mmcv-lite==2.1.0']},
     include_package_data=True,
     zip_safe=False,
 )

@@ -78,3 +78,16 @@ def test_runs_from_a_plain_checkout_without_openmmlab():
                           text=True, timeout=300, env={**os.environ, 'PYTHONPATH': str(root)})
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert 'checks: ' in proc.stdout and 'FAILED' not in proc.stdout
+
+
+def test_mmcv_ext_checks_run_on_cpu_and_catch_a_wrong_op():
+    checker = load_tool('analysis_tools/gpu_check_mmcv_ext.py')
+    results = checker.run_checks('cpu')
+    assert len(results) == len(checker.CHECKS) and all(r['ok'] for r in results), results
+
+    def off_on_device(device):
+        out = checker._focal('cpu')
+        return [t * (1.001 if device != 'cpu' else 1.0) for t in out]
+
+    bad = checker.run_checks('cuda-like', {'focal': off_on_device})
+    assert not bad[0]['ok'] and bad[0]['max_rel_error'] > 1e-4

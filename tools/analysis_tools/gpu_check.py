@@ -21,6 +21,10 @@ Needs torch and triton only (no OpenMMLab). Without CUDA it says so and exits 0.
    its similarity entries (2048 anchors x 19 x 40,000 keys); ``class_ring_push`` (Triton scatter)
    against torch indexing.
 
+3. **mmcv._ext replacement** (``gpu_check_mmcv_ext.py``, when torchvision is installed): the
+   torchvision/torch-backed RoIAlign, NMS, focal loss, deformable attention and DCN on the device
+   against the CPU.
+
 Prints a table and one JSON line (also written with ``--json``). ``--quick`` runs small shapes
 only (used by the tests, and on the CPU with ``--device cpu`` to exercise the script itself).
 """
@@ -318,6 +322,12 @@ def main(argv: Optional[list[str]] = None) -> int:
         return 0
     started = time.perf_counter()
     checks = run_checks(args.device)
+    try:
+        import torchvision  # noqa: F401
+        from gpu_check_mmcv_ext import run_checks as run_mmcv_ext_checks
+        checks += run_mmcv_ext_checks(args.device)
+    except ImportError:
+        print('gpu_check: torchvision is not installed; the mmcv._ext replacement is not checked')
     scales = QUICK_SCALES if args.quick else SCALES
     timings = [time_contrast(name, *shape, args.repeats, args.device)
                for name, shape in scales.items()]
