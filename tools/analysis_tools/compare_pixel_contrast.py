@@ -336,7 +336,9 @@ def format_report(summary: dict[str, dict]) -> str:
     """Markdown: per budget, a table of held-out results and one of per-class IoU deltas."""
     lines = []
     for budget, table in summary.items():
-        lines += [f'### Label budget {budget} of the 54 training images', '',
+        share = float(budget)
+        lines += [f'### Label budget {share:.0%} of the training images ({round(54 * share)} of tiles '
+                  '1-6); held-out = tile 8', '',
                   '| variant (setting) | held-out mIoU per seed | mean ± std | paired diff. to CE '
                   '(mean ± std) | tile-7 mIoU mean | anchors / it | keys | hard share | '
                   'train time |', '|---|---|---|---|---|---|---|---|---|']

@@ -112,7 +112,7 @@ def plot_tsne(points: np.ndarray, labels: np.ndarray, classes: Sequence[str],
             colour = np.asarray(palette[cls], dtype=float) / 255.0
             ax.scatter(points[mask, 0], points[mask, 1], s=4, color=colour,
                        label=f'{name} ({mask.sum()})')
-    ax.set_title(title)
+    ax.set_title(title, fontsize=8)
     ax.set_xticks([])
     ax.set_yticks([])
     ax.legend(markerscale=3, fontsize=8, loc='best')
