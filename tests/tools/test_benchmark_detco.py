@@ -1,4 +1,5 @@
 """The DetCo benchmark's baselines compute what the package computes."""
+import pytest
 import torch
 import torch.nn.functional as F
 
@@ -19,9 +20,11 @@ def test_dense_baseline_is_the_streaming_loss():
                                info_nce(q, keys, positives, 0.2))
 
 
-def test_looped_patches_give_the_batched_local_embeddings():
+@pytest.mark.parametrize('local_order', ['shuffled', 'cell'])
+def test_looped_patches_give_the_batched_local_embeddings(local_order):
     bench = _load()
     model = tiny_detco().eval()  # eval: BN statistics do not depend on how patches are batched
+    model.query_encoder.local_order = local_order
     inputs = model.data_preprocessor(multiview_batch(batch=3), False)['inputs']
     patches, perm = inputs['jigsaw'][:, 0], inputs['jigsaw_perm'][:, 0]
     with torch.no_grad():

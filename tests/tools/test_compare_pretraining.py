@@ -31,8 +31,10 @@ def _finetune_cases():
 
 
 @pytest.mark.parametrize('name,task', _finetune_cases())
-def test_holdout_splits_are_disjoint_and_reach_each_method(compare, name, task, tmp_path):
-    """train / val (curves) / test (held out) are three disjoint sets of the task's images."""
+def test_holdout_splits_are_disjoint_and_reach_each_method(compare, name, task, tmp_path,
+                                                          shared_data):
+    """train / val (curves) / test (held out) are three disjoint sets of the task's images
+    (skipped with the reason when ../shared/data is absent)."""
     method = compare.METHODS[name]
     config = method.finetune[task]
     cfg = _apply(config, compare.finetune_options(config, task, 0, 40, None, None, holdout=True,

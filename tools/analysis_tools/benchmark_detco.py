@@ -53,12 +53,15 @@ TARGET_RATIO = 1.6
 
 def looped_local_embed(encoder: MultiLevelEncoder, patches: torch.Tensor,
                        perm: torch.Tensor) -> list:
-    """``MultiLevelEncoder.local_embed`` with one backbone call per patch position (baseline)."""
+    """``MultiLevelEncoder.local_embed`` with one backbone call per patch position (baseline),
+    honouring the encoder's ``local_order`` (patches' shuffled order, or cell order)."""
     per_position = [encoder.level_features(patches[:, i]) for i in range(patches.shape[1])]
     embeds = []
     for level, head in enumerate(encoder.local_heads):
         pooled = torch.stack([feats[level].mean(dim=(2, 3)) for feats in per_position], dim=1)
-        embeds.append(head(unshuffle_patches(pooled, perm).flatten(1)))
+        if encoder.local_order == 'cell':
+            pooled = unshuffle_patches(pooled, perm)
+        embeds.append(head(pooled.flatten(1)))
     return embeds
 
 
