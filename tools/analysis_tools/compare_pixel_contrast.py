@@ -387,7 +387,7 @@ def report(args: argparse.Namespace, work: Path, runs: list[dict]) -> None:
             plot([str(run_dir(work, budget, r['variant'], r['setting'], r['seed'])) for r in mine],
                  ['mIoU', 'loss'], str(work / f'curves_b{budget:g}.png'),
                  [f'{r["variant"]} ({r["setting"]})' for r in mine],
-                 title=f'aerial_dubai, {budget:g} of the labels, seed {min(args.seeds)}: '
+                 title=f'aerial_dubai, {budget:.0%} of the labels, seed {min(args.seeds)}: '
                        'mIoU on tile 7, training loss')
 
 
