@@ -131,3 +131,10 @@ def test_final_metrics_reads_the_last_validation(compare, tmp_path):
     assert compare.final_metrics(tmp_path) == {'mIoU': 12.5, 'mAcc': 21.0, 'aAcc': 31.0}
     with pytest.raises(FileNotFoundError, match='no validation metrics'):
         compare.final_metrics(tmp_path / 'elsewhere')
+
+
+def test_final_metrics_of_a_detection_run(compare, tmp_path):
+    log = tmp_path / '20260101_000000' / 'vis_data' / 'scalars.json'
+    log.parent.mkdir(parents=True)
+    log.write_text(json.dumps({'coco/bbox_mAP': 0.25, 'step': 5}))
+    assert compare.final_metrics(tmp_path, ('coco/bbox_mAP',)) == {'coco/bbox_mAP': 0.25}

@@ -144,12 +144,12 @@ def final_metrics(work_dir: Path, metrics: tuple[str, ...] = ('mIoU', 'mAcc', 'a
     Raises:
         FileNotFoundError: the run logged no validation metrics.
     """
-    logs = sorted(work_dir.glob('*/vis_data/scalars.json'))
-    found = [r for r in read_scalars(work_dir) if metrics[0] in r] if logs else []
-    if not found:
-        raise FileNotFoundError(
-            f'no validation metrics ({metrics[0]}) in {work_dir}/*/vis_data/scalars.json')
-    return {key: float(found[-1][key]) for key in metrics if key in found[-1]}
+    try:
+        last = last_validation(read_scalars(work_dir), metrics[0])
+    except FileNotFoundError as error:
+        raise FileNotFoundError(f'no validation metrics ({metrics[0]}) in '
+                                f'{work_dir}/*/vis_data/scalars.json') from error
+    return {key: last[key] for key in metrics if key in last}
 
 
 def read_scalars(folder: Path) -> list[dict]:
@@ -160,11 +160,12 @@ def read_scalars(folder: Path) -> list[dict]:
     return [json.loads(line) for line in logs[-1].read_text().splitlines() if line.strip()]
 
 
-def last_validation(records: list[dict]) -> dict[str, float]:
-    """The last record holding ``mIoU`` (metrics and per-class ``IoU.<class>``), without step."""
-    found = [r for r in records if 'mIoU' in r]
+def last_validation(records: list[dict], key: str = 'mIoU') -> dict[str, float]:
+    """The last record holding ``key`` (a validation: metrics and per-class ``IoU.<class>``),
+    without its step."""
+    found = [r for r in records if key in r]
     if not found:
-        raise FileNotFoundError('no validation record (mIoU) in the run\'s scalars')
+        raise FileNotFoundError(f'no validation record ({key}) in the run\'s scalars')
     return {k: float(v) for k, v in found[-1].items() if k != 'step'}
 
 
