@@ -7,9 +7,10 @@ functions recompute the forward with autograd and write the gradients mmcv's ker
 """
 from typing import Optional
 
-import torch
 from torch import Tensor
 from torchvision.ops import deform_conv2d
+
+from .recompute import grads_by_recompute
 
 
 def _dcn(input: Tensor, weight: Tensor, offset: Tensor, mask: Optional[Tensor],
@@ -35,23 +36,15 @@ def deform_conv_forward(input: Tensor, weight: Tensor, offset: Tensor, output: T
                       (dilationH, dilationW)))
 
 
-def _dcn_grads(input: Tensor, weight: Tensor, offset: Tensor, grad_output: Tensor,
-               stride: tuple[int, int], padding: tuple[int, int],
-               dilation: tuple[int, int]) -> tuple[Tensor, Tensor, Tensor]:
-    with torch.enable_grad():
-        leaves = [t.detach().requires_grad_(True) for t in (input, weight, offset)]
-        out = _dcn(leaves[0], leaves[1], leaves[2], None, None, stride, padding, dilation)
-        return torch.autograd.grad(out, leaves, grad_output)
-
-
 def deform_conv_backward_input(input: Tensor, offset: Tensor, grad_output: Tensor,
                                grad_input: Tensor, grad_offset: Tensor, weight: Tensor,
                                columns: Tensor, kW: int, kH: int, dW: int, dH: int, padW: int,
                                padH: int, dilationW: int, dilationH: int, group: int,
                                deformable_group: int, im2col_step: int) -> None:
     """Write the gradients w.r.t. input and offset."""
-    g_input, _, g_offset = _dcn_grads(input, weight, offset, grad_output, (dH, dW), (padH, padW),
-                                      (dilationH, dilationW))
+    g_input, g_offset = grads_by_recompute(
+        lambda x, off: _dcn(x, weight, off, None, None, (dH, dW), (padH, padW),
+                            (dilationH, dilationW)), [input, offset], grad_output)
     grad_input.copy_(g_input)
     grad_offset.copy_(g_offset)
 
@@ -63,9 +56,11 @@ def deform_conv_backward_parameters(input: Tensor, offset: Tensor, grad_output: 
                                     deformable_group: int, scale: float,
                                     im2col_step: int) -> None:
     """Add ``scale`` times the gradient w.r.t. the weight into ``grad_weight``."""
-    weight = grad_weight.new_zeros(grad_weight.shape)  # the value does not enter d(out)/d(weight)
-    _, g_weight, _ = _dcn_grads(input, weight, offset, grad_output, (dH, dW), (padH, padW),
-                                (dilationH, dilationW))
+    # the weight's value does not enter d(out)/d(weight): differentiate at zeros of its shape
+    (g_weight,) = grads_by_recompute(
+        lambda w: _dcn(input, w, offset, None, None, (dH, dW), (padH, padW),
+                       (dilationH, dilationW)), [grad_weight.new_zeros(grad_weight.shape)],
+        grad_output)
     grad_weight.add_(g_weight, alpha=scale)
 
 
@@ -88,12 +83,11 @@ def modulated_deform_conv_backward(input: Tensor, weight: Tensor, bias: Tensor, 
                                    pad_h: int, pad_w: int, dilation_h: int, dilation_w: int,
                                    group: int, deformable_group: int, with_bias: bool) -> None:
     """Write the gradients w.r.t. input, weight, bias (when ``with_bias``), offset and mask."""
-    with torch.enable_grad():
-        tensors = [input, weight, offset, mask] + ([bias] if with_bias else [])
-        leaves = [t.detach().requires_grad_(True) for t in tensors]
-        out = _dcn(leaves[0], leaves[1], leaves[2], leaves[3], leaves[4] if with_bias else None,
-                   (stride_h, stride_w), (pad_h, pad_w), (dilation_h, dilation_w))
-        grads = torch.autograd.grad(out, leaves, grad_output)
+    tensors = [input, weight, offset, mask] + ([bias] if with_bias else [])
+    grads = grads_by_recompute(
+        lambda x, w, off, m, *b: _dcn(x, w, off, m, b[0] if b else None, (stride_h, stride_w),
+                                      (pad_h, pad_w), (dilation_h, dilation_w)),
+        tensors, grad_output)
     targets = [grad_input, grad_weight, grad_offset, grad_mask] + ([grad_bias] if with_bias else [])
     for target, grad in zip(targets, grads):
         target.copy_(grad)

@@ -10,6 +10,8 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
+from .recompute import grads_by_recompute
+
 
 def _elementwise_loss(input: Tensor, target: Tensor, weight: Tensor, gamma: float,
                       alpha: float) -> Tensor:
@@ -36,8 +38,7 @@ def sigmoid_focal_loss_forward(input: Tensor, target: Tensor, weight: Tensor, ou
 def sigmoid_focal_loss_backward(input: Tensor, target: Tensor, weight: Tensor, grad_input: Tensor,
                                 gamma: float, alpha: float) -> None:
     """Write d(elementwise loss)/d(input) [N, C] into ``grad_input``."""
-    with torch.enable_grad():
-        logits = input.detach().requires_grad_(True)
-        loss = _elementwise_loss(logits, target, weight, gamma, alpha)
-        (grad,) = torch.autograd.grad(loss.sum(), logits)
+    (grad,) = grads_by_recompute(
+        lambda logits: _elementwise_loss(logits, target, weight, gamma, alpha), [input],
+        torch.ones_like(input))
     grad_input.copy_(grad)

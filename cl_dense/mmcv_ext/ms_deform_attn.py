@@ -9,6 +9,8 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
+from .recompute import grads_by_recompute
+
 
 def _deform_attn(value: Tensor, spatial_shapes: Tensor, sampling_locations: Tensor,
                  attention_weights: Tensor) -> Tensor:
@@ -44,10 +46,8 @@ def ms_deform_attn_backward(value: Tensor, value_spatial_shapes: Tensor,
                             grad_sampling_loc: Tensor, grad_attn_weight: Tensor,
                             im2col_step: int) -> None:
     """Write the gradients w.r.t. value, sampling locations and attention weights in place."""
-    with torch.enable_grad():
-        inputs = [t.detach().requires_grad_(True)
-                  for t in (value, sampling_locations, attention_weights)]
-        output = _deform_attn(inputs[0], value_spatial_shapes, inputs[1], inputs[2])
-        grads = torch.autograd.grad(output, inputs, grad_output)
+    grads = grads_by_recompute(
+        lambda v, loc, w: _deform_attn(v, value_spatial_shapes, loc, w),
+        [value, sampling_locations, attention_weights], grad_output)
     for target, grad in zip((grad_value, grad_sampling_loc, grad_attn_weight), grads):
         target.copy_(grad)
